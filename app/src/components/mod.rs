@@ -1,0 +1,5 @@
+//! Leptos components, one module per part of the page.
+
+pub mod chart;
+pub mod dashboard;
+pub mod processes;

@@ -1,0 +1,260 @@
+//! UI text in English and Japanese. A tiny table beats a framework for ~60 strings, and a
+//! missing key is a compile error (every key is a match arm), never a blank label.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BatteryState, Level};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// Picks the first supported language of an `Accept-Language` header, honouring `q` weights.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut fields = part.split(';');
+            let Some(lang) = fields.next().and_then(Lang::from_code) else {
+                continue;
+            };
+            let q = fields
+                .find_map(|f| f.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or_default()
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Ja,
+            Lang::Ja => Lang::En,
+        }
+    }
+}
+
+/// Every UI string. Adding a variant forces both translations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    AppName,
+    Tagline,
+    Cpu,
+    Memory,
+    Disk,
+    Network,
+    Processes,
+    Sensors,
+    Battery,
+    Host,
+    Uptime,
+    LoadAverage,
+    Frequency,
+    Cores,
+    PerCore,
+    Used,
+    Available,
+    Total,
+    Swap,
+    Received,
+    Sent,
+    Read,
+    Write,
+    Name,
+    Pid,
+    CpuShare,
+    Resident,
+    NotAvailable,
+    Live,
+    Connecting,
+    Offline,
+    LastUpdated,
+    SwitchLanguage,
+    ChartCpu,
+    ChartMemory,
+    ChartNetwork,
+    PerfCores,
+    EffCores,
+    MemoryPressure,
+    Charging,
+    Discharging,
+    Full,
+    Unknown,
+    ProcessCount,
+    SortBy,
+    Dashboard,
+    Chat,
+}
+
+pub fn t(lang: Lang, key: Key) -> &'static str {
+    use Key::*;
+    match (lang, key) {
+        (Lang::En, AppName) => "Mac Status",
+        (Lang::Ja, AppName) => "Mac Status",
+        (Lang::En, Tagline) => "Your machine, live and private",
+        (Lang::Ja, Tagline) => "あなたのマシンを、ライブでプライベートに",
+        (Lang::En, Cpu) => "CPU",
+        (Lang::Ja, Cpu) => "CPU",
+        (Lang::En, Memory) => "Memory",
+        (Lang::Ja, Memory) => "メモリ",
+        (Lang::En, Disk) => "Disk",
+        (Lang::Ja, Disk) => "ディスク",
+        (Lang::En, Network) => "Network",
+        (Lang::Ja, Network) => "ネットワーク",
+        (Lang::En, Processes) => "Processes",
+        (Lang::Ja, Processes) => "プロセス",
+        (Lang::En, Sensors) => "Temperatures",
+        (Lang::Ja, Sensors) => "温度",
+        (Lang::En, Battery) => "Battery",
+        (Lang::Ja, Battery) => "バッテリー",
+        (Lang::En, Host) => "Host",
+        (Lang::Ja, Host) => "ホスト",
+        (Lang::En, Uptime) => "Uptime",
+        (Lang::Ja, Uptime) => "稼働時間",
+        (Lang::En, LoadAverage) => "Load average",
+        (Lang::Ja, LoadAverage) => "ロードアベレージ",
+        (Lang::En, Frequency) => "Frequency",
+        (Lang::Ja, Frequency) => "周波数",
+        (Lang::En, Cores) => "Cores",
+        (Lang::Ja, Cores) => "コア",
+        (Lang::En, PerCore) => "Per core",
+        (Lang::Ja, PerCore) => "コア別",
+        (Lang::En, Used) => "Used",
+        (Lang::Ja, Used) => "使用中",
+        (Lang::En, Available) => "Available",
+        (Lang::Ja, Available) => "空き",
+        (Lang::En, Total) => "Total",
+        (Lang::Ja, Total) => "合計",
+        (Lang::En, Swap) => "Swap",
+        (Lang::Ja, Swap) => "スワップ",
+        (Lang::En, Received) => "Received",
+        (Lang::Ja, Received) => "受信",
+        (Lang::En, Sent) => "Sent",
+        (Lang::Ja, Sent) => "送信",
+        (Lang::En, Read) => "Read",
+        (Lang::Ja, Read) => "読み込み",
+        (Lang::En, Write) => "Write",
+        (Lang::Ja, Write) => "書き込み",
+        (Lang::En, Name) => "Name",
+        (Lang::Ja, Name) => "名前",
+        (Lang::En, Pid) => "PID",
+        (Lang::Ja, Pid) => "PID",
+        (Lang::En, CpuShare) => "CPU %",
+        (Lang::Ja, CpuShare) => "CPU %",
+        (Lang::En, Resident) => "Memory",
+        (Lang::Ja, Resident) => "メモリ",
+        (Lang::En, NotAvailable) => "Not available",
+        (Lang::Ja, NotAvailable) => "利用できません",
+        (Lang::En, Live) => "Live",
+        (Lang::Ja, Live) => "ライブ",
+        (Lang::En, Connecting) => "Connecting…",
+        (Lang::Ja, Connecting) => "接続中…",
+        (Lang::En, Offline) => "Offline",
+        (Lang::Ja, Offline) => "オフライン",
+        (Lang::En, LastUpdated) => "last updated at",
+        (Lang::Ja, LastUpdated) => "最終更新",
+        (Lang::En, SwitchLanguage) => "日本語",
+        (Lang::Ja, SwitchLanguage) => "English",
+        (Lang::En, ChartCpu) => "CPU usage, last minutes",
+        (Lang::Ja, ChartCpu) => "CPU 使用率(直近)",
+        (Lang::En, ChartMemory) => "Memory usage, last minutes",
+        (Lang::Ja, ChartMemory) => "メモリ使用率(直近)",
+        (Lang::En, ChartNetwork) => "Network traffic, last minutes",
+        (Lang::Ja, ChartNetwork) => "ネットワーク通信量(直近)",
+        (Lang::En, PerfCores) => "Performance cores",
+        (Lang::Ja, PerfCores) => "高性能コア",
+        (Lang::En, EffCores) => "Efficiency cores",
+        (Lang::Ja, EffCores) => "高効率コア",
+        (Lang::En, MemoryPressure) => "Memory pressure",
+        (Lang::Ja, MemoryPressure) => "メモリプレッシャー",
+        (Lang::En, Charging) => "Charging",
+        (Lang::Ja, Charging) => "充電中",
+        (Lang::En, Discharging) => "On battery",
+        (Lang::Ja, Discharging) => "バッテリー駆動",
+        (Lang::En, Full) => "Charged",
+        (Lang::Ja, Full) => "充電完了",
+        (Lang::En, Unknown) => "Unknown",
+        (Lang::Ja, Unknown) => "不明",
+        (Lang::En, ProcessCount) => "processes",
+        (Lang::Ja, ProcessCount) => "プロセス",
+        (Lang::En, SortBy) => "Sort by",
+        (Lang::Ja, SortBy) => "並べ替え",
+        (Lang::En, Dashboard) => "Dashboard",
+        (Lang::Ja, Dashboard) => "ダッシュボード",
+        (Lang::En, Chat) => "Ask",
+        (Lang::Ja, Chat) => "質問する",
+    }
+}
+
+pub fn level_text(lang: Lang, level: Level) -> &'static str {
+    match (lang, level) {
+        (Lang::En, Level::Normal) => "Normal",
+        (Lang::Ja, Level::Normal) => "正常",
+        (Lang::En, Level::Careful) => "Careful",
+        (Lang::Ja, Level::Careful) => "注意",
+        (Lang::En, Level::Warning) => "Warning",
+        (Lang::Ja, Level::Warning) => "警告",
+        (Lang::En, Level::Critical) => "Critical",
+        (Lang::Ja, Level::Critical) => "危険",
+    }
+}
+
+pub fn battery_state_text(lang: Lang, state: BatteryState) -> &'static str {
+    let key = match state {
+        BatteryState::Charging => Key::Charging,
+        BatteryState::Discharging => Key::Discharging,
+        BatteryState::Full => Key::Full,
+        BatteryState::Unknown => Key::Unknown,
+    };
+    t(lang, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_honours_weights_and_regions() {
+        assert_eq!(
+            Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"),
+            Lang::Ja
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR,en-US;q=0.7,ja;q=0.9"),
+            Lang::Ja
+        );
+        assert_eq!(Lang::from_accept_language("en-GB,ja;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_accept_language("de"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn every_key_differs_between_languages_where_it_should() {
+        assert_ne!(t(Lang::En, Key::Memory), t(Lang::Ja, Key::Memory));
+        assert_eq!(t(Lang::En, Key::SwitchLanguage), "日本語");
+        assert_eq!(level_text(Lang::Ja, Level::Critical), "危険");
+    }
+}

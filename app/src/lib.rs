@@ -1,0 +1,81 @@
+//! Mac Status UI. `ssr` renders it on the host; `hydrate` compiles it to the WASM that takes the
+//! page over in the browser (same components, one source of truth).
+
+#![recursion_limit = "512"]
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod components;
+pub mod format;
+pub mod i18n;
+pub mod live;
+pub mod model;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    StaticSegment,
+};
+
+use components::dashboard::DashboardPage;
+
+/// The HTML document around the app (SSR only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mac-status.css"/>
+        <Title text="Mac Status"/>
+        <Meta name="description" content="Live, private status of this Mac, with a local assistant."/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("") view=DashboardPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Unknown pages answer 404, not a 200 with an error text.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="not-found">
+            <h1>"404"</h1>
+            <p>"Page not found — ページが見つかりません。"</p>
+            <a href="/">"Mac Status"</a>
+        </main>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,28 @@
+#![recursion_limit = "512"]
+//! Mac Status host: collector → snapshot/history → API/stream, and (later) question → engine → tokens.
+//!
+//! The binary (`main.rs`) is a thin CLI edge; everything testable lives here so integration tests
+//! can build the real router and drive it with `tower::ServiceExt::oneshot`.
+
+pub mod cli;
+pub mod metrics;
+pub mod routes;
+pub mod security;
+pub mod state;
+
+use std::path::Path;
+
+use leptos::config::LeptosOptions;
+
+/// Leptos options from our own configuration, so the binary runs from anywhere (a LaunchAgent
+/// has no cargo-leptos environment). `LEPTOS_*` variables still win where cargo-leptos sets them.
+pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT")
+        .unwrap_or_else(|_| site_root.to_string_lossy().into_owned());
+    LeptosOptions::builder()
+        .output_name("mac-status")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}

@@ -1,0 +1,109 @@
+//! `/api/v1/*` and `/healthz`: JSON for scripts, SSE for the live page.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::model::{HistoryPoint, Snapshot};
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    http::StatusCode,
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+    Json,
+};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::WatchStream;
+
+use crate::state::AppState;
+
+/// How long a browser waits before reconnecting a dropped stream.
+const RETRY: Duration = Duration::from_secs(2);
+/// Longest history window served (the ring holds a bit more).
+pub const MAX_HISTORY_MINUTES: u32 = 60;
+
+/// A JSON error body with a status: `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn status(State(state): State<AppState>) -> Json<Snapshot> {
+    Json((*state.metrics.latest()).clone())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    minutes: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryResponse {
+    pub minutes: u32,
+    pub resolution_ms: u64,
+    pub points: Vec<HistoryPoint>,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "bad query: {} (expected ?minutes=1..{MAX_HISTORY_MINUTES})",
+                e.body_text()
+            ),
+        )
+    })?;
+    let minutes = q.minutes.unwrap_or(10);
+    if !(1..=MAX_HISTORY_MINUTES).contains(&minutes) {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("minutes must be between 1 and {MAX_HISTORY_MINUTES}, got {minutes}"),
+        ));
+    }
+    let points = state
+        .metrics
+        .history(Duration::from_secs(u64::from(minutes) * 60));
+    Ok(Json(HistoryResponse {
+        minutes,
+        resolution_ms: state.metrics.config().history_resolution.as_millis() as u64,
+        points,
+    }))
+}
+
+/// Live snapshots as Server-Sent Events: the current one at once, then each new sample.
+/// Ends when the host shuts down, so graceful shutdown never waits on an open tab.
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let snapshots = WatchStream::new(state.metrics.subscribe());
+    let events = snapshots
+        .filter_map(|snap| async move {
+            match Event::default().json_data(&*snap) {
+                Ok(ev) => Some(Ok(ev.retry(RETRY))),
+                Err(err) => {
+                    tracing::error!(%err, "cannot encode a snapshot");
+                    None
+                }
+            }
+        })
+        .take_until(state.shutdown.cancelled_owned());
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no such API route".into())
+}

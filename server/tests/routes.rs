@@ -1,0 +1,224 @@
+//! The real router, driven in-process with `tower::ServiceExt::oneshot`, over a real collector.
+
+use std::path::Path;
+use std::time::Duration;
+
+use app::model::Snapshot;
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use server::{
+    leptos_options,
+    metrics::{MetricsConfig, MetricsHub},
+    routes::router,
+    state::AppState,
+};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+fn state() -> AppState {
+    AppState {
+        leptos_options: leptos_options(Path::new("target/site"), "127.0.0.1:3000".parse().unwrap()),
+        metrics: MetricsHub::start(MetricsConfig {
+            interval: Duration::from_millis(100),
+            history_resolution: Duration::from_millis(100),
+            ..MetricsConfig::default()
+        }),
+        shutdown: CancellationToken::new(),
+    }
+}
+
+fn app() -> Router {
+    router(state())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, "127.0.0.1:3000")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn body_text(res: axum::response::Response) -> String {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn json(res: axum::response::Response) -> serde_json::Value {
+    serde_json::from_str(&body_text(res).await).unwrap()
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let res = app().oneshot(get("/healthz")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, "ok");
+}
+
+#[tokio::test]
+async fn status_is_a_real_snapshot_without_command_lines() {
+    let res = app().oneshot(get("/api/v1/status")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body_text(res).await;
+    let snap: Snapshot = serde_json::from_str(&text).unwrap();
+    assert!(snap.host.logical_cores > 0);
+    assert!(snap.memory.total_bytes > 0);
+    assert!(snap.taken_at_ms > 1_600_000_000_000);
+    assert!(!snap.processes.by_cpu.is_empty());
+    // The process records carry exactly pid/name/cpu/memory: no `cmd`, `exe`, `environ`.
+    for banned in ["\"cmd\"", "\"exe\"", "\"environ\"", "\"cwd\""] {
+        assert!(
+            !text.contains(banned),
+            "{banned} leaked into the status JSON"
+        );
+    }
+}
+
+#[tokio::test]
+async fn history_honours_minutes_and_rejects_bad_queries() {
+    let app = app();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let res = app
+        .clone()
+        .oneshot(get("/api/v1/history?minutes=5"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json(res).await;
+    assert_eq!(body["minutes"], 5);
+    assert!(body["points"].as_array().unwrap().len() >= 2, "{body}");
+
+    for bad in ["minutes=abc", "minutes=-1", "minutes=0", "minutes=100000"] {
+        let res = app
+            .clone()
+            .oneshot(get(&format!("/api/v1/history?{bad}")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body = json(res).await;
+        assert!(
+            body["error"].as_str().unwrap().contains("minutes"),
+            "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404() {
+    let app = app();
+    let res = app.clone().oneshot(get("/api/v1/nope")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(res).await["error"], "no such API route");
+    let res = app.oneshot(get("/no/such/page")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_are_refused() {
+    let app = app();
+    let rebinding = Request::get("/api/v1/status")
+        .header(header::HOST, "attacker.example:3000")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(rebinding).await.unwrap();
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+
+    let cross = Request::get("/api/v1/status")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(cross).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let same = Request::get("/api/v1/status")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.oneshot(same).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn the_page_is_server_rendered_with_live_numbers() {
+    let res = app().oneshot(get("/")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.contains("<title>Mac Status</title>"), "{html}");
+    assert!(html.contains("id=\"cpu-total\""));
+    assert!(html.contains("id=\"process-table\""));
+    // A number with a percent sign was rendered for memory, not a placeholder.
+    let mem = html.split("id=\"memory-used\"").nth(1).unwrap();
+    let text = mem.split('>').nth(1).unwrap().split('<').next().unwrap();
+    assert!(text.ends_with('%') && text.len() > 1, "{mem:.80}");
+}
+
+#[tokio::test]
+async fn page_language_follows_accept_language() {
+    let req = Request::get("/")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ACCEPT_LANGUAGE, "ja-JP,ja;q=0.9,en;q=0.5")
+        .body(Body::empty())
+        .unwrap();
+    let html = body_text(app().oneshot(req).await.unwrap()).await;
+    assert!(html.contains("メモリ"), "Japanese labels expected");
+    assert!(
+        html.contains(">English<"),
+        "toggle offers the other language"
+    );
+}
+
+#[tokio::test]
+async fn dashboard_server_function_answers_over_http() {
+    let req = Request::post("/api/fn/dashboard")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    let res = app().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json(res).await;
+    assert!(body["snapshot"]["host"]["logical_cores"].as_u64().unwrap() > 0);
+    assert_eq!(body["lang"], "en");
+}
+
+#[tokio::test]
+async fn stream_pushes_snapshots_and_ends_on_shutdown() {
+    let state = state();
+    let shutdown = state.shutdown.clone();
+    // `oneshot` drops the router; the collector must outlive it as it does in the binary.
+    let _hub = state.metrics.clone();
+    let res = router(state).oneshot(get("/api/v1/stream")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = res.into_body();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("a snapshot within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            let text = String::from_utf8(data.to_vec()).unwrap();
+            if let Some(json) = text.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let snap: Snapshot = serde_json::from_str(json).unwrap();
+                seen.push(snap.taken_at_ms);
+            }
+        }
+    }
+    assert!(seen[1] > seen[0], "each event is a new sample: {seen:?}");
+    shutdown.cancel();
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(f) = body.frame().await {
+            f.unwrap();
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "stream must end after shutdown");
+}
