@@ -6,6 +6,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod chat;
 pub mod components;
 pub mod format;
 pub mod i18n;
