@@ -5,7 +5,12 @@
 //! can build the real router and drive it with `tower::ServiceExt::oneshot`.
 
 pub mod cli;
+pub mod engine;
+pub mod hardware;
+pub mod intent;
 pub mod metrics;
+pub mod optimizer;
+pub mod prompt;
 pub mod routes;
 pub mod security;
 pub mod state;

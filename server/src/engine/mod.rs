@@ -1,0 +1,1 @@
+//! Local LLM inference on llama.cpp (see engine helper).
