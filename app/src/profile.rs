@@ -1,1 +1,200 @@
-//! Hardware profile wire type.
+//! Hardware profile wire types: what the host found out about the machine, the llama.cpp settings
+//! it chose from that, and why. Served at `GET /api/v1/profile` and shown in the UI.
+//!
+//! Plain serde data only: this module is compiled to WASM too. The detection and the rules live in
+//! the host (`server::hardware`).
+
+use serde::{Deserialize, Serialize};
+
+/// What the host knows about the machine the model runs on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardwareInfo {
+    /// Operating system as people name it, e.g. `"macOS 15.1"` or `"Ubuntu 24.04"`.
+    pub os: String,
+    /// Processor name, e.g. `"Apple M3 Max"`; `None` when unknown (or only the generic
+    /// `"Apple processor"` that early Big Sur reported).
+    pub chip: Option<String>,
+    pub apple_silicon: bool,
+    /// Performance cores (Apple Silicon); `None` where the split cannot be told.
+    pub performance_cores: Option<u32>,
+    /// Efficiency cores (Apple Silicon); `None` where the split cannot be told.
+    pub efficiency_cores: Option<u32>,
+    pub physical_cores: Option<u32>,
+    /// Logical CPUs (hardware threads); 0 only if even that was unreadable.
+    pub logical_cores: u32,
+    /// Installed memory in bytes; 0 when unknown. On Apple Silicon this memory is shared with the
+    /// GPU, which is why it decides how many layers can be offloaded.
+    pub memory_bytes: u64,
+    /// The GPU can run Metal compute (every Apple Silicon Mac).
+    pub metal: bool,
+    /// This build can offload to an NVIDIA GPU (built with the `cuda` feature).
+    pub cuda: bool,
+}
+
+/// Where the model's layers run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accelerator {
+    Metal,
+    Cuda,
+    #[default]
+    Cpu,
+}
+
+impl Accelerator {
+    /// Name for display: `"Metal"`, `"CUDA"`, `"CPU"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Accelerator::Metal => "Metal",
+            Accelerator::Cuda => "CUDA",
+            Accelerator::Cpu => "CPU",
+        }
+    }
+
+    /// Whether layers can be offloaded at all.
+    pub fn is_gpu(self) -> bool {
+        self != Accelerator::Cpu
+    }
+}
+
+/// llama.cpp settings for this machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InferenceProfile {
+    pub accelerator: Accelerator,
+    /// Layers offloaded to the GPU, passed to llama.cpp as is (`n_gpu_layers`). llama.cpp caps it
+    /// at the model's layer count, so [`ALL_LAYERS`](Self::ALL_LAYERS) (999, the usual
+    /// `-ngl 999`) means "every layer"; 0 means CPU only.
+    pub gpu_layers: u32,
+    /// Threads for generation and prompt processing.
+    pub threads: u32,
+    /// Context length in tokens.
+    pub n_ctx: u32,
+    /// Logical batch size in tokens (prompt processing chunk); never above `n_ctx`.
+    pub n_batch: u32,
+    /// Map the model file instead of reading it into memory.
+    pub use_mmap: bool,
+    /// Pin the model in RAM.
+    pub use_mlock: bool,
+}
+
+impl InferenceProfile {
+    /// `gpu_layers` value meaning "offload every layer": no model has this many.
+    pub const ALL_LAYERS: u32 = 999;
+
+    /// Whether every layer is offloaded (`gpu_layers` ≥ [`ALL_LAYERS`](Self::ALL_LAYERS)).
+    pub fn offloads_all_layers(&self) -> bool {
+        self.gpu_layers >= Self::ALL_LAYERS
+    }
+
+    /// `gpu_layers` for display: `"all"`, or the number.
+    pub fn gpu_layers_label(&self) -> String {
+        if self.offloads_all_layers() {
+            "all".to_owned()
+        } else {
+            self.gpu_layers.to_string()
+        }
+    }
+}
+
+/// Field names used in [`ProfileReport::overridden`].
+pub mod field {
+    pub const GPU_LAYERS: &str = "gpu_layers";
+    pub const THREADS: &str = "threads";
+    pub const N_CTX: &str = "n_ctx";
+    pub const N_BATCH: &str = "n_batch";
+    pub const USE_MMAP: &str = "use_mmap";
+    pub const USE_MLOCK: &str = "use_mlock";
+}
+
+/// The answer of `GET /api/v1/profile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileReport {
+    pub hardware: HardwareInfo,
+    pub profile: InferenceProfile,
+    /// One human sentence per decision, e.g. "GPU layers: all (16 GiB ≥ 16 GiB)",
+    /// "threads: 6 performance cores − 1 margin = 5".
+    pub reasons: Vec<String>,
+    /// Fields set by the user (config/env/CLI), named as the [`InferenceProfile`] fields (see
+    /// [`field`]), so the UI can mark them.
+    pub overridden: Vec<String>,
+}
+
+impl ProfileReport {
+    /// Whether the user set `name` (an [`InferenceProfile`] field name).
+    pub fn is_overridden(&self, name: &str) -> bool {
+        self.overridden.iter().any(|f| f == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ProfileReport {
+        ProfileReport {
+            hardware: HardwareInfo {
+                os: "macOS 15.1".into(),
+                chip: Some("Apple M3 Max".into()),
+                apple_silicon: true,
+                performance_cores: Some(10),
+                efficiency_cores: Some(4),
+                physical_cores: Some(14),
+                logical_cores: 14,
+                memory_bytes: 36 << 30,
+                metal: true,
+                cuda: false,
+            },
+            profile: InferenceProfile {
+                accelerator: Accelerator::Metal,
+                gpu_layers: InferenceProfile::ALL_LAYERS,
+                threads: 3,
+                n_ctx: 4096,
+                n_batch: 1024,
+                use_mmap: true,
+                use_mlock: false,
+            },
+            reasons: vec!["threads: 3 (set by you)".into()],
+            overridden: vec![field::THREADS.into()],
+        }
+    }
+
+    #[test]
+    fn json_shape_is_stable() {
+        let json = serde_json::to_value(sample()).expect("serialises");
+        assert_eq!(json["profile"]["accelerator"], "metal");
+        assert_eq!(json["profile"]["gpu_layers"], 999);
+        assert_eq!(json["profile"]["n_ctx"], 4096);
+        assert_eq!(json["hardware"]["memory_bytes"], 38_654_705_664_u64);
+        assert_eq!(json["hardware"]["chip"], "Apple M3 Max");
+        assert_eq!(json["overridden"][0], "threads");
+        for (acc, text) in [
+            (Accelerator::Metal, "\"metal\""),
+            (Accelerator::Cuda, "\"cuda\""),
+            (Accelerator::Cpu, "\"cpu\""),
+        ] {
+            assert_eq!(serde_json::to_string(&acc).expect("serialises"), text);
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let report = sample();
+        let text = serde_json::to_string(&report).expect("serialises");
+        let back: ProfileReport = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, report);
+        assert!(back.is_overridden("threads"));
+        assert!(!back.is_overridden("n_ctx"));
+    }
+
+    #[test]
+    fn layer_labels() {
+        let mut p = sample().profile;
+        assert!(p.offloads_all_layers());
+        assert_eq!(p.gpu_layers_label(), "all");
+        p.gpu_layers = 20;
+        assert!(!p.offloads_all_layers());
+        assert_eq!(p.gpu_layers_label(), "20");
+        assert_eq!(Accelerator::Cuda.label(), "CUDA");
+        assert!(!Accelerator::Cpu.is_gpu());
+    }
+}

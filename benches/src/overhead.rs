@@ -1,1 +1,233 @@
-fn main() {}
+//! Host overhead: CPU time and resident memory of the real `mac-status` binary over a window,
+//! idle with no client (the baseline, same command) and idle with one dashboard connected
+//! (a page load, its server function call, then the live SSE stream held open).
+//!
+//! Linux reads `/proc/<pid>/stat` and `/proc/<pid>/status`; macOS uses `ps`.
+//!
+//!     cargo run --release -p benches --bin overhead -- --seconds 60
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    /// Seconds measured in each scenario.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// The host binary (built by `cargo leptos build --release`).
+    #[arg(long, default_value = "target/release/mac-status")]
+    binary: PathBuf,
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    #[arg(long, default_value_t = 3290)]
+    port: u16,
+    /// Extra arguments for the host (e.g. `--no-model`).
+    #[arg(long, allow_hyphen_values = true)]
+    host_arg: Vec<String>,
+    /// Write the results as JSON here.
+    #[arg(long, default_value = "benches/results/overhead.json")]
+    out: PathBuf,
+}
+
+struct Usage {
+    cpu_pct_of_core: f64,
+    rss_mb_end: f64,
+    rss_mb_max: f64,
+    events: u64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let idle = scenario(&args, false)?;
+    let dash = scenario(&args, true)?;
+    println!("\nHost overhead over {} s (one process, this machine):\n", args.seconds);
+    println!("| scenario | CPU (% of one core) | RSS at end (MB) | RSS max (MB) | SSE events |");
+    println!("|---|---|---|---|---|");
+    for (name, u) in [("idle, no client (baseline)", &idle), ("idle, one dashboard connected", &dash)] {
+        println!(
+            "| {name} | {:.2} | {:.1} | {:.1} | {} |",
+            u.cpu_pct_of_core, u.rss_mb_end, u.rss_mb_max, u.events
+        );
+    }
+    let ratio = if idle.cpu_pct_of_core > 0.0 { dash.cpu_pct_of_core / idle.cpu_pct_of_core } else { f64::NAN };
+    println!("\nCPU with a dashboard / baseline: {ratio:.2}x. Budget: < 1 % of one core, < 50 MB.");
+    let json = serde_json::json!({
+        "seconds": args.seconds,
+        "idle": {"cpu_pct": idle.cpu_pct_of_core, "rss_mb_end": idle.rss_mb_end, "rss_mb_max": idle.rss_mb_max},
+        "dashboard": {"cpu_pct": dash.cpu_pct_of_core, "rss_mb_end": dash.rss_mb_end, "rss_mb_max": dash.rss_mb_max, "events": dash.events},
+        "ratio": ratio,
+    });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
+    if dash.cpu_pct_of_core >= 1.0 || dash.rss_mb_max >= 50.0 {
+        eprintln!("over budget");
+    }
+    Ok(())
+}
+
+fn scenario(args: &Args, with_dashboard: bool) -> Result<Usage> {
+    let mut host = Host::start(args)?;
+    // Let start-up (model warm-up, first samples) finish before measuring.
+    thread::sleep(Duration::from_secs(3));
+    let stop = Arc::new(AtomicBool::new(false));
+    let events = Arc::new(AtomicU64::new(0));
+    let client = with_dashboard.then(|| {
+        let (stop, events, port) = (stop.clone(), events.clone(), args.port);
+        // What the page does: the document, the first-paint server function, then the stream.
+        let _ = http(port, "GET", "/", "");
+        let _ = http(port, "POST", "/api/fn/dashboard", "");
+        thread::spawn(move || stream(port, &stop, &events))
+    });
+    let cpu0 = cpu_seconds(host.pid())?;
+    let t0 = Instant::now();
+    let mut rss_max: f64 = 0.0;
+    while t0.elapsed() < Duration::from_secs(args.seconds) {
+        thread::sleep(Duration::from_millis(500));
+        rss_max = rss_max.max(rss_mb(host.pid())?);
+    }
+    let cpu1 = cpu_seconds(host.pid())?;
+    let wall = t0.elapsed().as_secs_f64();
+    let rss_end = rss_mb(host.pid())?;
+    stop.store(true, Ordering::Relaxed);
+    host.stop();
+    if let Some(c) = client {
+        let _ = c.join();
+    }
+    Ok(Usage {
+        cpu_pct_of_core: (cpu1 - cpu0) / wall * 100.0,
+        rss_mb_end: rss_end,
+        rss_mb_max: rss_max.max(rss_end),
+        events: events.load(Ordering::Relaxed),
+    })
+}
+
+struct Host(Child);
+
+impl Host {
+    fn start(args: &Args) -> Result<Host> {
+        let child = Command::new(&args.binary)
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{}", args.port))
+            .arg("--site-root")
+            .arg(&args.site_root)
+            .args(&args.host_arg)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", args.binary.display()))?;
+        let host = Host(child);
+        let t0 = Instant::now();
+        while http(args.port, "GET", "/healthz", "").is_err() {
+            if t0.elapsed() > Duration::from_secs(60) {
+                bail!("host did not answer /healthz within 60 s");
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        Ok(host)
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+fn http(port: u16, method: &str, path: &str, body: &str) -> Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+fn stream(port: u16, stop: &AtomicBool, events: &AtomicU64) {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = write!(s, "GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
+    let mut reader = BufReader::new(s);
+    let mut line = String::new();
+    while !stop.load(Ordering::Relaxed) {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) if line.starts_with("data:") => {
+                events.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the `(comm)`; utime and stime are the 14th and 15th of the whole line.
+    let rest = stat.rsplit_once(')').context("bad /proc stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    // USER_HZ is 100 on every Linux we target.
+    Ok(ticks / 100.0)
+}
+
+#[cfg(target_os = "linux")]
+fn rss_mb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb / 1024.0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ps(pid: u32, field: &str) -> Result<String> {
+    let out = Command::new("ps").args(["-o", &format!("{field}="), "-p", &pid.to_string()]).output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    // `cputime` is [[dd-]hh:]mm:ss.ss
+    let t = ps(pid, "time")?;
+    let mut secs = 0.0;
+    for part in t.replace('-', ":").split(':') {
+        secs = secs * 60.0 + part.parse::<f64>()?;
+    }
+    Ok(secs)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rss_mb(pid: u32) -> Result<f64> {
+    Ok(ps(pid, "rss")?.parse::<f64>()? / 1024.0)
+}

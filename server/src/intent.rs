@@ -1,1 +1,604 @@
-//! Intent detection.
+//! Intent detection: which parts of the machine a question is about, and in which language.
+//!
+//! Plain keyword tables, not a classifier: the model that answers has 135M parameters and a
+//! second model (or a second pass of it) to route questions would cost more than the answer.
+//! Keywords only choose which measured numbers go into the prompt, so a miss is cheap: the
+//! fallback is the overall summary (CPU, memory, disk), which is a sensible answer to anything.
+//!
+//! Rules, in order:
+//! 1. Topic keywords (English words, case-insensitive and whole-word; Japanese substrings) add
+//!    their intents. Heat words (`hot`, `fan`, `熱`) add CPU as well: a hot Mac is a busy Mac.
+//! 2. Slowness words (`slow`, `遅い`, `重い`, …) add the usual culprits — CPU, memory and
+//!    processes — unless the question is about the network (a slow Wi-Fi is not a busy CPU).
+//! 3. Capacity words (`full`, `space`, `空き`, `容量`, …) mean the disk only when nothing else
+//!    was named: "is memory full?" is a memory question.
+//! 4. Status words (`status`, `health`, `状態`, `健康`, …) name no topic; with no topic at all the
+//!    set gets `Overall`. "バッテリーの状態" is therefore a battery question, "Macの状態" an
+//!    overall one.
+//! 5. `Urgent` is a flag next to the topics (it changes the plan, not the facts); on its own it
+//!    also gets `Overall`, like any question without a topic.
+
+use std::fmt;
+
+use app::i18n::Lang;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What a question is about. The order is the order facts appear in the prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Cpu,
+    Memory,
+    Disk,
+    Network,
+    Processes,
+    Battery,
+    Temperature,
+    Overall,
+    /// Not a topic: the user wants a fast answer (shorter cap, tighter deadline).
+    Urgent,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 9] = [
+        Intent::Cpu,
+        Intent::Memory,
+        Intent::Disk,
+        Intent::Network,
+        Intent::Processes,
+        Intent::Battery,
+        Intent::Temperature,
+        Intent::Overall,
+        Intent::Urgent,
+    ];
+
+    /// The serde name, for `ChatEvent::Start::intents` and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Cpu => "cpu",
+            Intent::Memory => "memory",
+            Intent::Disk => "disk",
+            Intent::Network => "network",
+            Intent::Processes => "processes",
+            Intent::Battery => "battery",
+            Intent::Temperature => "temperature",
+            Intent::Overall => "overall",
+            Intent::Urgent => "urgent",
+        }
+    }
+
+    /// Everything but the `Urgent` flag names a part of the machine.
+    pub fn is_topic(self) -> bool {
+        self != Intent::Urgent
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Intent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of intents as a bit mask: `Copy`, hashable (it is part of the answer-cache key), and
+/// iterated in `Intent` order, so it is sorted and free of duplicates by construction.
+/// Serialises as a list of names (`["cpu","urgent"]`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IntentSet(u16);
+
+impl IntentSet {
+    pub const fn new() -> Self {
+        IntentSet(0)
+    }
+
+    pub fn insert(&mut self, intent: Intent) {
+        self.0 |= intent.bit();
+    }
+
+    pub fn contains(self, intent: Intent) -> bool {
+        self.0 & intent.bit() != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_urgent(self) -> bool {
+        self.contains(Intent::Urgent)
+    }
+
+    /// True when some part of the machine is named (anything but `Urgent`).
+    pub fn has_topic(self) -> bool {
+        self.iter().any(Intent::is_topic)
+    }
+
+    /// The intents in `Intent` order.
+    pub fn iter(self) -> impl Iterator<Item = Intent> {
+        Intent::ALL.into_iter().filter(move |i| self.contains(*i))
+    }
+
+    /// The topics to report on: the named ones, or `Overall` when none is (an empty or
+    /// urgent-only set still gets a useful summary).
+    pub fn topics(self) -> impl Iterator<Item = Intent> {
+        let named = self.has_topic();
+        self.iter()
+            .filter(|i| i.is_topic())
+            .chain((!named).then_some(Intent::Overall))
+    }
+
+    /// The names, for `ChatEvent::Start::intents`.
+    pub fn names(self) -> Vec<String> {
+        self.iter().map(|i| i.as_str().to_owned()).collect()
+    }
+}
+
+impl fmt::Debug for IntentSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<Intent> for IntentSet {
+    fn from_iter<T: IntoIterator<Item = Intent>>(iter: T) -> Self {
+        let mut set = IntentSet::new();
+        for i in iter {
+            set.insert(i);
+        }
+        set
+    }
+}
+
+impl<const N: usize> From<[Intent; N]> for IntentSet {
+    fn from(intents: [Intent; N]) -> Self {
+        intents.into_iter().collect()
+    }
+}
+
+impl Serialize for IntentSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for IntentSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<Intent>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// Japanese when the question contains any kana or kanji, else English. Script beats the
+/// browser's `Accept-Language`: a question typed in Japanese wants a Japanese answer even on
+/// an English system (and mixed "CPUが100%" is Japanese).
+pub fn detect_language(q: &str) -> Lang {
+    if q.chars().any(is_japanese) {
+        Lang::Ja
+    } else {
+        Lang::En
+    }
+}
+
+fn is_japanese(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{309F}'   // Hiragana
+        | '\u{30A0}'..='\u{30FF}' // Katakana
+        | '\u{31F0}'..='\u{31FF}' // Katakana phonetic extensions
+        | '\u{FF66}'..='\u{FF9F}' // Half-width katakana
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{20000}'..='\u{2FA1F}' // CJK extensions B.. and compatibility supplement
+    )
+}
+
+/// Full-width ASCII (`ＣＰＵ`, `？`) to ASCII, the ideographic space to a space, then lower case:
+/// Japanese input methods produce both forms of the same question.
+pub(crate) fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// One keyword rule: English words (whole words; `s`/`es` plurals match too), English phrases
+/// (whole words in sequence, written with single spaces) and Japanese substrings.
+struct Rule {
+    words: &'static [&'static str],
+    phrases: &'static [&'static str],
+    ja: &'static [&'static str],
+    adds: &'static [Intent],
+}
+
+use Intent::*;
+
+/// Topic and flag rules: each match adds its intents.
+const RULES: &[Rule] = &[
+    Rule {
+        words: &["cpu", "processor", "load", "core", "busy"],
+        phrases: &[],
+        ja: &["処理", "負荷", "プロセッサ", "コア"],
+        adds: &[Cpu],
+    },
+    Rule {
+        words: &["hot", "fan", "heat", "overheat", "overheating", "warm"],
+        phrases: &[],
+        ja: &["熱", "ファン"],
+        adds: &[Cpu, Temperature],
+    },
+    Rule {
+        words: &["temperature", "temp", "thermal", "celsius", "sensor"],
+        phrases: &[],
+        ja: &["温度", "センサー"],
+        adds: &[Temperature],
+    },
+    Rule {
+        words: &["memory", "ram", "swap", "swapping", "mem"],
+        phrases: &[],
+        ja: &["メモリ", "スワップ"],
+        adds: &[Memory],
+    },
+    Rule {
+        words: &["disk", "drive", "storage", "ssd", "hdd", "volume"],
+        phrases: &[],
+        ja: &["ディスク", "ストレージ", "ドライブ"],
+        adds: &[Disk],
+    },
+    Rule {
+        words: &[
+            "network",
+            "wifi",
+            "internet",
+            "download",
+            "upload",
+            "bandwidth",
+            "net",
+            "ethernet",
+            "connection",
+            "traffic",
+            "online",
+        ],
+        phrases: &["wi fi"],
+        ja: &[
+            "ネットワーク",
+            "通信",
+            "回線",
+            "ネット",
+            "ダウンロード",
+            "アップロード",
+            "帯域",
+            "接続",
+        ],
+        adds: &[Network],
+    },
+    Rule {
+        words: &[
+            "process",
+            "app",
+            "application",
+            "program",
+            "task",
+            "hog",
+            "hogging",
+            "culprit",
+        ],
+        phrases: &["which program", "what is using", "what s using"],
+        ja: &["プロセス", "アプリ", "ソフト", "プログラム", "タスク"],
+        adds: &[Processes],
+    },
+    Rule {
+        words: &[
+            "battery",
+            "batteries",
+            "charge",
+            "charging",
+            "charged",
+            "power",
+            "plugged",
+            "unplugged",
+            "adapter",
+        ],
+        phrases: &[],
+        ja: &["バッテリ", "電池", "充電", "電源"],
+        adds: &[Battery],
+    },
+    Rule {
+        words: &["overall", "everything", "summary", "summarize", "summarise"],
+        phrases: &[],
+        ja: &["全体", "全般", "総合", "まとめ", "概要"],
+        adds: &[Overall],
+    },
+    Rule {
+        words: &[
+            "urgent",
+            "urgently",
+            "emergency",
+            "quickly",
+            "asap",
+            "immediately",
+            "hurry",
+        ],
+        phrases: &["right now"],
+        ja: &["緊急", "至急", "すぐ", "急ぎ", "急いで", "早急"],
+        adds: &[Urgent],
+    },
+];
+
+/// Slowness: the usual culprits, unless the network is what is slow.
+const SLOW: Rule = Rule {
+    words: &[
+        "slow",
+        "slowly",
+        "sluggish",
+        "lag",
+        "laggy",
+        "lagging",
+        "freeze",
+        "freezing",
+        "frozen",
+        "unresponsive",
+        "hang",
+        "hanging",
+        "beachball",
+    ],
+    phrases: &["beach ball", "spinning wheel"],
+    ja: &[
+        "遅い",
+        "遅く",
+        "重い",
+        "重く",
+        "重た",
+        "もっさり",
+        "カクカク",
+        "固ま",
+        "フリーズ",
+    ],
+    adds: &[Cpu, Memory, Processes],
+};
+
+/// Capacity words: the disk, but only when no other part of the machine was named.
+const CAPACITY: Rule = Rule {
+    words: &["full", "space", "free"],
+    phrases: &[],
+    ja: &["空き", "容量", "いっぱい"],
+    adds: &[Disk],
+};
+
+/// Status words pick no topic; the no-topic fallback (`Overall`) is what they mean. Listed so
+/// the table documents them and tests pin the behaviour.
+const STATUS: Rule = Rule {
+    words: &[
+        "status",
+        "state",
+        "health",
+        "healthy",
+        "condition",
+        "ok",
+        "okay",
+    ],
+    phrases: &[],
+    ja: &["状態", "健康", "調子", "大丈夫", "様子"],
+    adds: &[Overall],
+};
+
+/// The question as lower-case ASCII words, for whole-word matching. Anything that is not an
+/// ASCII letter or digit separates words, so "CPUが100%" yields `cpu`, `100`.
+struct Words {
+    list: Vec<String>,
+    /// `" w1 w2 … "`: phrases match as `" a b "` substrings.
+    joined: String,
+}
+
+impl Words {
+    fn new(folded: &str) -> Self {
+        let list: Vec<String> = folded
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let joined = format!(" {} ", list.join(" "));
+        Words { list, joined }
+    }
+
+    fn has_word(&self, keyword: &str) -> bool {
+        self.list.iter().any(|w| {
+            w == keyword
+                || w.strip_prefix(keyword)
+                    .is_some_and(|rest| rest == "s" || rest == "es")
+        })
+    }
+
+    fn has_phrase(&self, phrase: &str) -> bool {
+        self.joined.contains(&format!(" {phrase} "))
+    }
+}
+
+impl Rule {
+    fn matches(&self, folded: &str, words: &Words) -> bool {
+        self.words.iter().any(|w| words.has_word(w))
+            || self.phrases.iter().any(|p| words.has_phrase(p))
+            || self.ja.iter().any(|j| folded.contains(j))
+    }
+
+    fn apply(&self, set: &mut IntentSet) {
+        for i in self.adds {
+            set.insert(*i);
+        }
+    }
+}
+
+/// The intents of a question (see the module docs for the rules). Never empty: a question
+/// that names nothing gets `Overall`.
+pub fn detect(q: &str) -> IntentSet {
+    let folded = fold(q);
+    let words = Words::new(&folded);
+    let mut set = IntentSet::new();
+    for rule in RULES {
+        if rule.matches(&folded, &words) {
+            rule.apply(&mut set);
+        }
+    }
+    if SLOW.matches(&folded, &words) && !set.contains(Network) {
+        SLOW.apply(&mut set);
+    }
+    if !set.has_topic() && CAPACITY.matches(&folded, &words) {
+        CAPACITY.apply(&mut set);
+    }
+    if !set.has_topic() {
+        // Status words, or nothing at all: the overall summary.
+        STATUS.apply(&mut set);
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(intents: &[Intent]) -> IntentSet {
+        intents.iter().copied().collect()
+    }
+
+    #[track_caller]
+    fn check(q: &str, expected: &[Intent]) {
+        assert_eq!(detect(q), set(expected), "question: {q:?}");
+    }
+
+    #[test]
+    fn english_questions() {
+        check("Why is my Mac slow?", &[Cpu, Memory, Processes]);
+        check("What's the CPU load?", &[Cpu]);
+        check("How much RAM is used? Am I swapping?", &[Memory]);
+        check("Is my disk full?", &[Disk]);
+        check("How much free space do I have?", &[Disk]);
+        check("Is memory full?", &[Memory]);
+        check("Which app is using the most memory?", &[Memory, Processes]);
+        check("Which program eats my processor", &[Cpu, Processes]);
+        check("what's using everything", &[Processes, Overall]);
+        check("How fast is my download?", &[Network]);
+        check("Why is the Wi-Fi so slow?", &[Network]);
+        check("How much battery is left? Is it charging?", &[Battery]);
+        check("Why are the fans so loud?", &[Cpu, Temperature]);
+        check(
+            "Is it overheating? What's the temperature",
+            &[Cpu, Temperature],
+        );
+        check("Give me an overall status", &[Overall]);
+        check("Battery health", &[Battery]);
+        check("hello", &[Overall]);
+        check("", &[Overall]);
+    }
+
+    #[test]
+    fn english_matching_is_case_insensitive_and_whole_word() {
+        check("CPU?", &[Cpu]);
+        check("cPu usage", &[Cpu]);
+        // `load` inside `download`, `app` inside `apple`, `ram` inside `program`: no match.
+        check("download speed", &[Network]);
+        check("Is my Apple computer okay?", &[Overall]);
+        check("list processes", &[Processes]);
+        check("all apps", &[Processes]);
+    }
+
+    #[test]
+    fn urgent_is_a_flag_and_alone_means_overall() {
+        check("URGENT: CPU at 100%", &[Cpu, Urgent]);
+        check("emergency!", &[Overall, Urgent]);
+        check("Is memory pressure high right now?", &[Memory, Urgent]);
+        check("Quickly, why is it slow", &[Cpu, Memory, Processes, Urgent]);
+        assert!(detect("urgent").is_urgent());
+        assert!(!detect("slow").is_urgent());
+    }
+
+    #[test]
+    fn japanese_questions() {
+        check("Macが遅いのはなぜ？", &[Cpu, Memory, Processes]);
+        check("パソコンが重い", &[Cpu, Memory, Processes]);
+        check("メモリ不足ですか？", &[Memory]);
+        check("ディスクの空き容量は？", &[Disk]);
+        check("空き容量は？", &[Disk]);
+        check("メモリの空きは？", &[Memory]);
+        check("バッテリーの状態", &[Battery]);
+        check("電池はあと何％？", &[Battery]);
+        check("ネットが遅い", &[Network]);
+        check("Wi-Fiの通信速度", &[Network]);
+        check("どのアプリがCPUを使っている？", &[Cpu, Processes]);
+        check("Macが熱い", &[Cpu, Temperature]);
+        check("温度を教えて", &[Temperature]);
+        check("Macの状態は？", &[Overall]);
+        check("全体の健康状態", &[Overall]);
+        check("こんにちは", &[Overall]);
+    }
+
+    #[test]
+    fn japanese_urgent_and_mixed_questions() {
+        check("緊急：CPUが100%", &[Cpu, Urgent]);
+        check("至急！", &[Overall, Urgent]);
+        check("今すぐ全体を確認して", &[Overall, Urgent]);
+        check(
+            "My Mac is 遅い and the メモリ is full",
+            &[Cpu, Memory, Processes],
+        );
+        // Full-width letters fold to ASCII.
+        check("ＣＰＵ使用率は？", &[Cpu]);
+        check("ＳＳＤの容量", &[Disk]);
+    }
+
+    #[test]
+    fn language_follows_the_script() {
+        assert_eq!(detect_language("Why is my Mac slow?"), Lang::En);
+        assert_eq!(detect_language("Macが遅いのはなぜ？"), Lang::Ja);
+        assert_eq!(detect_language("CPUが100%"), Lang::Ja);
+        assert_eq!(detect_language("緊急"), Lang::Ja);
+        assert_eq!(detect_language("メモリ"), Lang::Ja);
+        assert_eq!(detect_language("ｶﾀｶﾅ"), Lang::Ja);
+        assert_eq!(detect_language("CPU ？"), Lang::En);
+        assert_eq!(detect_language(""), Lang::En);
+        assert_eq!(detect_language("Ça va ? Ünïcödé"), Lang::En);
+    }
+
+    #[test]
+    fn set_is_sorted_deduplicated_and_serialises_as_names() {
+        let s = set(&[Urgent, Cpu, Memory, Cpu]);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Cpu, Memory, Urgent]);
+        assert_eq!(s.names(), vec!["cpu", "memory", "urgent"]);
+        let json = serde_json::to_string(&s).expect("serialise");
+        assert_eq!(json, r#"["cpu","memory","urgent"]"#);
+        let back: IntentSet = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, s);
+        assert_eq!(format!("{s:?}"), "{Cpu, Memory, Urgent}");
+    }
+
+    #[test]
+    fn status_words_alone_mean_overall() {
+        for w in STATUS.words {
+            check(&format!("{w}?"), &[Overall]);
+            check(&format!("battery {w}"), &[Battery]);
+        }
+        for j in STATUS.ja {
+            check(&format!("Macの{j}"), &[Overall]);
+        }
+    }
+
+    #[test]
+    fn topics_fall_back_to_overall() {
+        assert_eq!(IntentSet::new().topics().collect::<Vec<_>>(), vec![Overall]);
+        assert_eq!(set(&[Urgent]).topics().collect::<Vec<_>>(), vec![Overall]);
+        assert_eq!(
+            set(&[Disk, Urgent]).topics().collect::<Vec<_>>(),
+            vec![Disk]
+        );
+    }
+}

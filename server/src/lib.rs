@@ -9,6 +9,7 @@ pub mod engine;
 pub mod hardware;
 pub mod intent;
 pub mod metrics;
+pub mod models;
 pub mod optimizer;
 pub mod prompt;
 pub mod routes;

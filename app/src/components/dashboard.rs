@@ -6,6 +6,7 @@ use crate::api::get_dashboard;
 #[cfg(feature = "hydrate")]
 use crate::api::CHART_MINUTES;
 use crate::components::chart::LineChart;
+use crate::components::chat::ChatPanel;
 use crate::components::processes::ProcessTable;
 use crate::format;
 use crate::i18n::{battery_state_text, level_text, t, Key, Lang};
@@ -132,6 +133,7 @@ fn Dashboard() -> impl IntoView {
             </div>
         </header>
         <main class="grid">
+            <ChatPanel/>
             <HostCard/>
             <CpuCard/>
             <MemoryCard/>

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command: set up what is missing, build the release app, and run it on http://127.0.0.1:PORT.
+#   PORT=3000 by default; extra arguments go to `mac-status` (see `mac-status --help`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+source "$ROOT/scripts/env.sh"
+cargo leptos build --release
+PORT="${PORT:-3000}"
+exec "$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --site-root "$ROOT/target/site" "$@"

@@ -1,0 +1,490 @@
+//! GGUF header check before llama.cpp sees the file.
+//!
+//! llama.cpp reports a bad file only as a null pointer (details go to its log), and some of its
+//! checks are assertions that abort the process. Walking the header ourselves gives the user a
+//! precise reason ("truncated at byte N of M: incomplete download?") and keeps obviously broken
+//! files away from C++ code: the magic, every metadata entry, every tensor descriptor, and the
+//! extent of the tensor data against the file size.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::EngineError;
+
+/// What the header says, for logs and the model catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GgufSummary {
+    pub version: u32,
+    pub tensor_count: u64,
+    pub metadata_count: u64,
+    pub architecture: Option<String>,
+    /// `general.name`.
+    pub name: Option<String>,
+    pub has_chat_template: bool,
+    pub file_size: u64,
+    /// End of the last tensor's data; equal to `file_size` for a complete file (padding aside).
+    pub data_end: u64,
+}
+
+// Sanity limits: far above any real model, low enough that a corrupt count cannot make us
+// allocate or loop for long.
+const MAX_TENSORS: u64 = 1 << 20;
+const MAX_METADATA: u64 = 1 << 20;
+const MAX_KEY_LEN: u64 = 1 << 16;
+const MAX_DIMS: u32 = 8;
+const MAX_ARRAY_DEPTH: u32 = 4;
+
+/// Checks that `path` is a complete GGUF file.
+///
+/// Errors: `ModelMissing` when there is no such file, `ModelCorrupt` with the reason otherwise.
+pub fn validate_gguf(path: &Path) -> Result<GgufSummary, EngineError> {
+    let corrupt = |reason: String| EngineError::ModelCorrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(EngineError::ModelMissing {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(corrupt(format!("cannot read it: {e}"))),
+    };
+    if !meta.is_file() {
+        return Err(corrupt("not a regular file".into()));
+    }
+    let file = File::open(path).map_err(|e| corrupt(format!("cannot open it: {e}")))?;
+    let mut r = Reader {
+        inner: BufReader::with_capacity(1 << 16, file),
+        pos: 0,
+        len: meta.len(),
+        path: path.to_path_buf(),
+    };
+    parse(&mut r)
+}
+
+struct Reader {
+    inner: BufReader<File>,
+    pos: u64,
+    len: u64,
+    path: PathBuf,
+}
+
+impl Reader {
+    fn corrupt(&self, reason: String) -> EngineError {
+        EngineError::ModelCorrupt {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    fn truncated(&self, what: &str, need: u64) -> EngineError {
+        self.corrupt(format!(
+            "truncated: {what} needs bytes up to {need} but the file has {} (incomplete download?)",
+            self.len
+        ))
+    }
+
+    /// Ensures `n` more bytes exist before reading or skipping them.
+    fn need(&self, n: u64, what: &str) -> Result<(), EngineError> {
+        match self.pos.checked_add(n) {
+            Some(end) if end <= self.len => Ok(()),
+            Some(end) => Err(self.truncated(what, end)),
+            None => Err(self.corrupt(format!("{what}: size {n} overflows"))),
+        }
+    }
+
+    fn bytes<const N: usize>(&mut self, what: &str) -> Result<[u8; N], EngineError> {
+        self.need(N as u64, what)?;
+        let mut buf = [0u8; N];
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| self.corrupt(format!("reading {what}: {e}")))?;
+        self.pos += N as u64;
+        Ok(buf)
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, EngineError> {
+        self.bytes::<4>(what).map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, EngineError> {
+        self.bytes::<8>(what).map(u64::from_le_bytes)
+    }
+
+    fn skip(&mut self, n: u64, what: &str) -> Result<(), EngineError> {
+        self.need(n, what)?;
+        let copied = std::io::copy(&mut (&mut self.inner).take(n), &mut std::io::sink())
+            .map_err(|e| self.corrupt(format!("reading {what}: {e}")))?;
+        if copied != n {
+            return Err(self.truncated(what, self.pos + n));
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    fn string(&mut self, what: &str) -> Result<String, EngineError> {
+        self.string_max(what, u64::MAX)
+    }
+
+    fn string_max(&mut self, what: &str, max: u64) -> Result<String, EngineError> {
+        let n = self.u64(what)?;
+        if n > max {
+            return Err(self.corrupt(format!("{what} is {n} bytes long")));
+        }
+        self.need(n, what)?;
+        let n_usize = usize::try_from(n).map_err(|_| self.corrupt(format!("{what}: too long")))?;
+        let mut buf = vec![0u8; n_usize];
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| self.corrupt(format!("reading {what}: {e}")))?;
+        self.pos += n;
+        String::from_utf8(buf).map_err(|_| self.corrupt(format!("{what} is not UTF-8")))
+    }
+
+    fn skip_string(&mut self, what: &str) -> Result<(), EngineError> {
+        let n = self.u64(what)?;
+        self.skip(n, what)
+    }
+}
+
+// GGUF metadata value types.
+const T_U8: u32 = 0;
+const T_I8: u32 = 1;
+const T_U16: u32 = 2;
+const T_I16: u32 = 3;
+const T_U32: u32 = 4;
+const T_I32: u32 = 5;
+const T_F32: u32 = 6;
+const T_BOOL: u32 = 7;
+const T_STRING: u32 = 8;
+const T_ARRAY: u32 = 9;
+const T_U64: u32 = 10;
+const T_I64: u32 = 11;
+const T_F64: u32 = 12;
+
+fn scalar_size(t: u32) -> Option<u64> {
+    match t {
+        T_U8 | T_I8 | T_BOOL => Some(1),
+        T_U16 | T_I16 => Some(2),
+        T_U32 | T_I32 | T_F32 => Some(4),
+        T_U64 | T_I64 | T_F64 => Some(8),
+        _ => None,
+    }
+}
+
+fn skip_value(r: &mut Reader, t: u32, key: &str, depth: u32) -> Result<(), EngineError> {
+    if let Some(n) = scalar_size(t) {
+        return r.skip(n, key);
+    }
+    match t {
+        T_STRING => r.skip_string(key),
+        T_ARRAY if depth < MAX_ARRAY_DEPTH => {
+            let et = r.u32(key)?;
+            let count = r.u64(key)?;
+            if let Some(n) = scalar_size(et) {
+                let total = count
+                    .checked_mul(n)
+                    .ok_or_else(|| r.corrupt(format!("array {key} is impossibly large")))?;
+                return r.skip(total, key);
+            }
+            if et != T_STRING && et != T_ARRAY {
+                return Err(r.corrupt(format!("array {key} has unknown element type {et}")));
+            }
+            // Every element takes at least 8 bytes, which bounds the loop by the file size.
+            r.need(count.saturating_mul(8), key)?;
+            for _ in 0..count {
+                skip_value(r, et, key, depth + 1)?;
+            }
+            Ok(())
+        }
+        T_ARRAY => Err(r.corrupt(format!("array {key} nests too deeply"))),
+        _ => Err(r.corrupt(format!("metadata {key} has unknown type {t}"))),
+    }
+}
+
+/// (elements per block, bytes per block) of a ggml tensor type; `None` for types this check
+/// does not know (their extent is then checked by offset only, and llama.cpp checks the rest).
+fn ggml_type_layout(t: u32) -> Option<(u64, u64)> {
+    Some(match t {
+        0 => (1, 4),      // F32
+        1 => (1, 2),      // F16
+        2 => (32, 18),    // Q4_0
+        3 => (32, 20),    // Q4_1
+        6 => (32, 22),    // Q5_0
+        7 => (32, 24),    // Q5_1
+        8 => (32, 34),    // Q8_0
+        9 => (32, 36),    // Q8_1
+        10 => (256, 84),  // Q2_K
+        11 => (256, 110), // Q3_K
+        12 => (256, 144), // Q4_K
+        13 => (256, 176), // Q5_K
+        14 => (256, 210), // Q6_K
+        15 => (256, 292), // Q8_K
+        16 => (256, 66),  // IQ2_XXS
+        17 => (256, 74),  // IQ2_XS
+        18 => (256, 98),  // IQ3_XXS
+        19 => (256, 50),  // IQ1_S
+        20 => (32, 18),   // IQ4_NL
+        21 => (256, 110), // IQ3_S
+        22 => (256, 82),  // IQ2_S
+        23 => (256, 136), // IQ4_XS
+        24 => (1, 1),     // I8
+        25 => (1, 2),     // I16
+        26 => (1, 4),     // I32
+        27 => (1, 8),     // I64
+        28 => (1, 8),     // F64
+        29 => (256, 56),  // IQ1_M
+        30 => (1, 2),     // BF16
+        34 => (256, 54),  // TQ1_0
+        35 => (256, 66),  // TQ2_0
+        _ => return None,
+    })
+}
+
+fn parse(r: &mut Reader) -> Result<GgufSummary, EngineError> {
+    if r.len < 4 {
+        return Err(r.corrupt(format!(
+            "not a GGUF file: only {} bytes long",
+            r.len
+        )));
+    }
+    let magic = r.bytes::<4>("magic")?;
+    if &magic != b"GGUF" {
+        return Err(r.corrupt(format!(
+            "not a GGUF file (starts with {:02x?}, expected \"GGUF\")",
+            magic
+        )));
+    }
+    let version = r.u32("version")?;
+    if !(2..=3).contains(&version) {
+        return Err(r.corrupt(format!("unsupported GGUF version {version}")));
+    }
+    let tensor_count = r.u64("tensor count")?;
+    let metadata_count = r.u64("metadata count")?;
+    if tensor_count > MAX_TENSORS || metadata_count > MAX_METADATA {
+        return Err(r.corrupt(format!(
+            "implausible header: {tensor_count} tensors, {metadata_count} metadata entries"
+        )));
+    }
+
+    let mut alignment: u64 = 32;
+    let mut architecture = None;
+    let mut name = None;
+    let mut has_chat_template = false;
+    for i in 0..metadata_count {
+        let key = r.string_max("metadata key", MAX_KEY_LEN)
+            .map_err(|e| match e {
+                EngineError::ModelCorrupt { path, reason } => EngineError::ModelCorrupt {
+                    path,
+                    reason: format!("metadata entry #{i}: {reason}"),
+                },
+                other => other,
+            })?;
+        let t = r.u32(&key)?;
+        match (key.as_str(), t) {
+            ("general.alignment", T_U32) => {
+                alignment = u64::from(r.u32(&key)?);
+                if alignment == 0 || !alignment.is_power_of_two() {
+                    return Err(r.corrupt(format!("general.alignment {alignment} is invalid")));
+                }
+            }
+            ("general.architecture", T_STRING) => architecture = Some(r.string(&key)?),
+            ("general.name", T_STRING) => name = Some(r.string(&key)?),
+            ("tokenizer.chat_template", T_STRING) => {
+                has_chat_template = true;
+                r.skip_string(&key)?;
+            }
+            _ => skip_value(r, t, &key, 0)?,
+        }
+    }
+
+    struct TensorInfo {
+        name: String,
+        offset: u64,
+        bytes: Option<u64>,
+    }
+    let mut tensors = Vec::with_capacity(tensor_count.min(4096) as usize);
+    for _ in 0..tensor_count {
+        let tname = r.string("tensor name")?;
+        let n_dims = r.u32(&tname)?;
+        if n_dims == 0 || n_dims > MAX_DIMS {
+            return Err(r.corrupt(format!("tensor {tname} has {n_dims} dimensions")));
+        }
+        let mut elements: u64 = 1;
+        let mut ne0 = 1;
+        for d in 0..n_dims {
+            let n = r.u64(&tname)?;
+            if d == 0 {
+                ne0 = n;
+            }
+            elements = elements
+                .checked_mul(n)
+                .ok_or_else(|| r.corrupt(format!("tensor {tname} is impossibly large")))?;
+        }
+        let ty = r.u32(&tname)?;
+        let offset = r.u64(&tname)?;
+        let bytes = match ggml_type_layout(ty) {
+            Some((block, size)) => {
+                if ne0 % block != 0 {
+                    return Err(r.corrupt(format!(
+                        "tensor {tname}: row of {ne0} is not a multiple of the block size {block}"
+                    )));
+                }
+                Some(elements / block * size)
+            }
+            None => None,
+        };
+        tensors.push(TensorInfo {
+            name: tname,
+            offset,
+            bytes,
+        });
+    }
+
+    let data_start = r.pos.div_ceil(alignment) * alignment;
+    let mut data_end = data_start;
+    for t in &tensors {
+        if t.offset % alignment != 0 {
+            return Err(r.corrupt(format!(
+                "tensor {} is at offset {} which is not aligned to {alignment}",
+                t.name, t.offset
+            )));
+        }
+        let end = data_start
+            .checked_add(t.offset)
+            .and_then(|s| s.checked_add(t.bytes.unwrap_or(0)))
+            .ok_or_else(|| r.corrupt(format!("tensor {} offset overflows", t.name)))?;
+        if end > r.len {
+            return Err(r.corrupt(format!(
+                "truncated: tensor {} needs bytes up to {end} but the file has {} \
+                 (incomplete download?)",
+                t.name, r.len
+            )));
+        }
+        data_end = data_end.max(end);
+    }
+    if tensor_count == 0 {
+        return Err(r.corrupt("the file holds no tensors".into()));
+    }
+
+    Ok(GgufSummary {
+        version,
+        tensor_count,
+        metadata_count,
+        architecture,
+        name,
+        has_chat_template,
+        file_size: r.len,
+        data_end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gguf_bytes(tensor_bytes: usize, truncate_to: Option<usize>) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(b"GGUF");
+        v.extend_from_slice(&3u32.to_le_bytes());
+        v.extend_from_slice(&1u64.to_le_bytes()); // tensors
+        v.extend_from_slice(&2u64.to_le_bytes()); // metadata
+        let kv_str = |v: &mut Vec<u8>, k: &str, s: &str| {
+            v.extend_from_slice(&(k.len() as u64).to_le_bytes());
+            v.extend_from_slice(k.as_bytes());
+            v.extend_from_slice(&T_STRING.to_le_bytes());
+            v.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            v.extend_from_slice(s.as_bytes());
+        };
+        kv_str(&mut v, "general.architecture", "llama");
+        // An array of strings, like a vocabulary.
+        let k = "tokenizer.ggml.tokens";
+        v.extend_from_slice(&(k.len() as u64).to_le_bytes());
+        v.extend_from_slice(k.as_bytes());
+        v.extend_from_slice(&T_ARRAY.to_le_bytes());
+        v.extend_from_slice(&T_STRING.to_le_bytes());
+        v.extend_from_slice(&2u64.to_le_bytes());
+        for s in ["<s>", "日本"] {
+            v.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            v.extend_from_slice(s.as_bytes());
+        }
+        // One F32 tensor of tensor_bytes/4 elements.
+        let n = "w";
+        v.extend_from_slice(&(n.len() as u64).to_le_bytes());
+        v.extend_from_slice(n.as_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&((tensor_bytes / 4) as u64).to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&0u64.to_le_bytes());
+        while v.len() % 32 != 0 {
+            v.push(0);
+        }
+        v.extend(std::iter::repeat_n(0u8, tensor_bytes));
+        if let Some(t) = truncate_to {
+            v.truncate(t);
+        }
+        v
+    }
+
+    fn write(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().expect("tempfile");
+        f.write_all(bytes).expect("write");
+        f
+    }
+
+    #[test]
+    fn complete_file_passes() {
+        let bytes = gguf_bytes(64, None);
+        let f = write(&bytes);
+        let s = validate_gguf(f.path()).expect("valid");
+        assert_eq!(s.architecture.as_deref(), Some("llama"));
+        assert_eq!(s.tensor_count, 1);
+        assert_eq!(s.data_end, bytes.len() as u64);
+    }
+
+    #[test]
+    fn truncated_tensor_data_is_reported() {
+        let full = gguf_bytes(64, None);
+        let f = write(&gguf_bytes(64, Some(full.len() - 1)));
+        let err = validate_gguf(f.path()).unwrap_err();
+        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")), "{err}");
+    }
+
+    #[test]
+    fn truncated_metadata_is_reported() {
+        let f = write(&gguf_bytes(64, Some(60)));
+        let err = validate_gguf(f.path()).unwrap_err();
+        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")), "{err}");
+    }
+
+    #[test]
+    fn wrong_magic_and_tiny_files() {
+        for bytes in [&b"GGML0000000000000000000000"[..], b"GG", b""] {
+            let f = write(bytes);
+            let err = validate_gguf(f.path()).unwrap_err();
+            assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("not a GGUF")), "{err}");
+        }
+    }
+
+    #[test]
+    fn missing_file() {
+        let err = validate_gguf(Path::new("/nonexistent/dir/model.gguf")).unwrap_err();
+        assert!(matches!(err, EngineError::ModelMissing { .. }));
+    }
+
+    #[test]
+    fn huge_counts_do_not_allocate() {
+        let mut v = Vec::new();
+        v.extend_from_slice(b"GGUF");
+        v.extend_from_slice(&3u32.to_le_bytes());
+        v.extend_from_slice(&u64::MAX.to_le_bytes());
+        v.extend_from_slice(&u64::MAX.to_le_bytes());
+        let f = write(&v);
+        let err = validate_gguf(f.path()).unwrap_err();
+        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("implausible")), "{err}");
+    }
+}
