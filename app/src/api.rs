@@ -4,17 +4,21 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::chat::AssistantStatus;
 use crate::i18n::Lang;
 use crate::model::{HistoryPoint, Snapshot};
+use crate::profile::ProfileReport;
 
 /// Everything the first paint needs in one round trip.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DashboardData {
     pub snapshot: Snapshot,
     pub history: Vec<HistoryPoint>,
     /// From the request's `Accept-Language`, so the server-rendered page is already in the
     /// reader's language; a saved toggle in the browser wins after hydration.
     pub lang: Lang,
+    pub assistant: AssistantStatus,
+    pub profile: ProfileReport,
 }
 
 /// Minutes of history the dashboard charts show.
@@ -34,5 +38,7 @@ pub async fn get_dashboard() -> Result<DashboardData, ServerFnError> {
         snapshot: (*backend.snapshot()).clone(),
         history: backend.history_minutes(CHART_MINUTES),
         lang,
+        assistant: backend.assistant(),
+        profile: backend.profile(),
     })
 }

@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 
+use crate::chat::AssistantStatus;
 use crate::model::{HistoryPoint, Snapshot};
+use crate::profile::ProfileReport;
 
 pub trait StatusSource: Send + Sync + 'static {
     fn snapshot(&self) -> Arc<Snapshot>;
     fn history_minutes(&self, minutes: u32) -> Vec<HistoryPoint>;
+    fn assistant(&self) -> AssistantStatus;
+    fn profile(&self) -> ProfileReport;
 }
 
 /// Cheap-to-clone handle provided to every SSR render and server function call.

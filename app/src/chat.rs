@@ -41,8 +41,9 @@ pub struct Turn {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     pub question: String,
+    /// `None`: the host's configured default.
     #[serde(default)]
-    pub strategy: Strategy,
+    pub strategy: Option<Strategy>,
     #[serde(default)]
     pub history: Vec<Turn>,
 }
@@ -105,4 +106,13 @@ pub enum ChatEvent {
         code: String,
         message: String,
     },
+}
+
+/// Whether chat works, shown by the UI before anyone asks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssistantStatus {
+    pub ready: bool,
+    pub model: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
 }

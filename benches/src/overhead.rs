@@ -49,16 +49,26 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let idle = scenario(&args, false)?;
     let dash = scenario(&args, true)?;
-    println!("\nHost overhead over {} s (one process, this machine):\n", args.seconds);
+    println!(
+        "\nHost overhead over {} s (one process, this machine):\n",
+        args.seconds
+    );
     println!("| scenario | CPU (% of one core) | RSS at end (MB) | RSS max (MB) | SSE events |");
     println!("|---|---|---|---|---|");
-    for (name, u) in [("idle, no client (baseline)", &idle), ("idle, one dashboard connected", &dash)] {
+    for (name, u) in [
+        ("idle, no client (baseline)", &idle),
+        ("idle, one dashboard connected", &dash),
+    ] {
         println!(
             "| {name} | {:.2} | {:.1} | {:.1} | {} |",
             u.cpu_pct_of_core, u.rss_mb_end, u.rss_mb_max, u.events
         );
     }
-    let ratio = if idle.cpu_pct_of_core > 0.0 { dash.cpu_pct_of_core / idle.cpu_pct_of_core } else { f64::NAN };
+    let ratio = if idle.cpu_pct_of_core > 0.0 {
+        dash.cpu_pct_of_core / idle.cpu_pct_of_core
+    } else {
+        f64::NAN
+    };
     println!("\nCPU with a dashboard / baseline: {ratio:.2}x. Budget: < 1 % of one core, < 50 MB.");
     let json = serde_json::json!({
         "seconds": args.seconds,
@@ -168,7 +178,9 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Result<String> {
 }
 
 fn stream(port: u16, stop: &AtomicBool, events: &AtomicU64) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
     let _ = write!(s, "GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
     let mut reader = BufReader::new(s);
@@ -212,7 +224,9 @@ fn rss_mb(pid: u32) -> Result<f64> {
 
 #[cfg(not(target_os = "linux"))]
 fn ps(pid: u32, field: &str) -> Result<String> {
-    let out = Command::new("ps").args(["-o", &format!("{field}="), "-p", &pid.to_string()]).output()?;
+    let out = Command::new("ps")
+        .args(["-o", &format!("{field}="), "-p", &pid.to_string()])
+        .output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 

@@ -1,13 +1,20 @@
-//! Command-line and environment configuration (`clap`): every value has a flag and a
-//! `MAC_STATUS_*` variable, so a LaunchAgent or a test can set it without a config file.
+//! Command line, environment and config file (`clap` + `toml`). Precedence: flag or
+//! `MAC_STATUS_*` variable, then the config file, then the built-in default — so a LaunchAgent,
+//! a test or a user can set anything without editing files.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use app::chat::Strategy;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use thiserror::Error;
 
+use crate::hardware::Overrides;
 use crate::metrics::MetricsConfig;
+
+pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct-Q4_1.gguf";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,28 +33,245 @@ pub struct Cli {
 pub enum Command {
     /// Run the host (the default when no subcommand is given).
     Serve,
+    /// The model catalogue: list it, or download a model.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+    /// Start the host at login (LaunchAgent on macOS, systemd user unit on Linux).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+    /// Print the hardware profile (what the model will run with, and why) and exit.
+    Profile,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    List,
+    /// Download NAME from the catalogue with resume and SHA-256 verification.
+    Pull {
+        name: String,
+        #[arg(long, default_value = "models")]
+        dir: PathBuf,
+        /// Replace `https://huggingface.co` (a mirror).
+        #[arg(long, env = "MAC_STATUS_HF_BASE")]
+        base_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ServiceAction {
+    /// Write and load the service with this command's serve options.
+    Install,
+    Uninstall,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyArg {
+    Speed,
+    Balanced,
+    Quality,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(s: StrategyArg) -> Self {
+        match s {
+            StrategyArg::Speed => Strategy::Speed,
+            StrategyArg::Balanced => Strategy::Balanced,
+            StrategyArg::Quality => Strategy::Quality,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Loopback only: anything else is refused.
-    #[arg(long, env = "MAC_STATUS_ADDR", default_value = "127.0.0.1:3000")]
-    pub addr: SocketAddr,
-    /// Folder with the built site (`pkg/` with WASM, JS, CSS, and the public assets).
-    #[arg(long, env = "MAC_STATUS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
-    /// Metrics sampling interval in milliseconds.
-    #[arg(long, env = "MAC_STATUS_INTERVAL_MS", default_value_t = 1000,
+    /// TOML config file (same keys as these flags, profile overrides under [profile]).
+    #[arg(long, env = "MAC_STATUS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000]. Loopback only: anything else is refused.
+    #[arg(long, env = "MAC_STATUS_ADDR", global = true)]
+    pub addr: Option<SocketAddr>,
+    /// Folder with the built site [default: target/site].
+    #[arg(long, env = "MAC_STATUS_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
+    /// Metrics sampling interval in milliseconds [default: 1000].
+    #[arg(long, env = "MAC_STATUS_INTERVAL_MS", global = true,
           value_parser = clap::value_parser!(u64).range(100..=60_000))]
-    pub interval_ms: u64,
+    pub interval_ms: Option<u64>,
+    /// GGUF model file [default: models/SmolLM2-135M-Instruct-Q4_1.gguf].
+    #[arg(long, env = "MAC_STATUS_MODEL", global = true)]
+    pub model: Option<PathBuf>,
+    /// Run the dashboard only, without loading a model.
+    #[arg(long, env = "MAC_STATUS_NO_MODEL", global = true)]
+    pub no_model: bool,
+    /// Answer strategy when a question does not choose one [default: balanced].
+    #[arg(long, env = "MAC_STATUS_STRATEGY", global = true)]
+    pub strategy: Option<StrategyArg>,
+    /// Override: layers offloaded to the GPU (999 = all).
+    #[arg(long, env = "MAC_STATUS_GPU_LAYERS", global = true)]
+    pub gpu_layers: Option<u32>,
+    /// Override: CPU threads for inference.
+    #[arg(long, env = "MAC_STATUS_THREADS", global = true)]
+    pub threads: Option<u32>,
+    /// Override: context window in tokens.
+    #[arg(long, env = "MAC_STATUS_CTX", global = true)]
+    pub ctx: Option<u32>,
+    /// Override: prompt batch size in tokens.
+    #[arg(long, env = "MAC_STATUS_BATCH", global = true)]
+    pub batch: Option<u32>,
+    /// Override: memory-map the model file.
+    #[arg(long, env = "MAC_STATUS_MMAP", global = true)]
+    pub mmap: Option<bool>,
+    /// Override: lock the model in RAM.
+    #[arg(long, env = "MAC_STATUS_MLOCK", global = true)]
+    pub mlock: Option<bool>,
+}
+
+/// The config file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    pub addr: Option<SocketAddr>,
+    pub site_root: Option<PathBuf>,
+    pub interval_ms: Option<u64>,
+    pub model: Option<PathBuf>,
+    pub no_model: Option<bool>,
+    pub strategy: Option<StrategyArg>,
+    pub profile: Overrides,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+/// Every setting resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub site_root: PathBuf,
+    pub interval: Duration,
+    pub model: Option<PathBuf>,
+    pub strategy: Strategy,
+    pub overrides: Overrides,
+}
+
+impl Settings {
+    pub fn metrics_config(&self) -> MetricsConfig {
+        MetricsConfig {
+            interval: self.interval,
+            ..MetricsConfig::default()
+        }
+    }
+}
+
+pub fn load_config(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 impl ServeArgs {
-    pub fn metrics_config(&self) -> MetricsConfig {
-        MetricsConfig {
-            interval: Duration::from_millis(self.interval_ms),
-            ..MetricsConfig::default()
+    pub fn resolve(&self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(p) => load_config(p)?,
+            None => ConfigFile::default(),
+        };
+        let p = &file.profile;
+        let overrides = Overrides {
+            gpu_layers: self.gpu_layers.or(p.gpu_layers),
+            threads: self.threads.or(p.threads),
+            n_ctx: self.ctx.or(p.n_ctx),
+            n_batch: self.batch.or(p.n_batch),
+            use_mmap: self.mmap.or(p.use_mmap),
+            use_mlock: self.mlock.or(p.use_mlock),
+        };
+        let no_model = self.no_model || file.no_model.unwrap_or(false);
+        Ok(Settings {
+            addr: self
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+            site_root: self
+                .site_root
+                .clone()
+                .or(file.site_root)
+                .unwrap_or_else(|| PathBuf::from("target/site")),
+            interval: Duration::from_millis(self.interval_ms.or(file.interval_ms).unwrap_or(1000)),
+            model: (!no_model).then(|| {
+                self.model
+                    .clone()
+                    .or(file.model)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
+            }),
+            strategy: self
+                .strategy
+                .or(file.strategy)
+                .map(Strategy::from)
+                .unwrap_or_default(),
+            overrides,
+        })
+    }
+
+    /// The flags that reproduce these settings (for the login service).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut push = |flag: &str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push(flag.to_string());
+                out.push(v);
+            }
+        };
+        push(
+            "--config",
+            self.config.as_ref().map(|p| p.display().to_string()),
+        );
+        push("--addr", self.addr.map(|a| a.to_string()));
+        push(
+            "--site-root",
+            self.site_root.as_ref().map(|p| p.display().to_string()),
+        );
+        push("--interval-ms", self.interval_ms.map(|v| v.to_string()));
+        push(
+            "--model",
+            self.model.as_ref().map(|p| p.display().to_string()),
+        );
+        push(
+            "--strategy",
+            self.strategy
+                .and_then(|s| s.to_possible_value())
+                .map(|v| v.get_name().to_string()),
+        );
+        push("--gpu-layers", self.gpu_layers.map(|v| v.to_string()));
+        push("--threads", self.threads.map(|v| v.to_string()));
+        push("--ctx", self.ctx.map(|v| v.to_string()));
+        push("--batch", self.batch.map(|v| v.to_string()));
+        push("--mmap", self.mmap.map(|v| v.to_string()));
+        push("--mlock", self.mlock.map(|v| v.to_string()));
+        if self.no_model {
+            out.push("--no-model".into());
         }
+        out
     }
 }
 
@@ -56,15 +280,83 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_loopback_and_one_second() {
-        let cli = Cli::try_parse_from(["mac-status"]).unwrap();
-        assert!(cli.serve.addr.ip().is_loopback());
-        assert_eq!(cli.serve.metrics_config().interval, Duration::from_secs(1));
+    fn defaults_are_loopback_one_second_and_the_default_model() {
+        let s = Cli::try_parse_from(["mac-status"])
+            .unwrap()
+            .serve
+            .resolve()
+            .unwrap();
+        assert_eq!(s.addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(s.interval, Duration::from_secs(1));
+        assert_eq!(s.model, Some(PathBuf::from(DEFAULT_MODEL)));
+        assert_eq!(s.strategy, Strategy::Balanced);
+        assert!(s.overrides.is_empty());
     }
 
     #[test]
     fn rejects_an_interval_that_would_burn_cpu() {
         let err = Cli::try_parse_from(["mac-status", "--interval-ms", "5"]).unwrap_err();
         assert!(err.to_string().contains("interval-ms"), "{err}");
+    }
+
+    #[test]
+    fn flags_beat_the_config_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mac-status.toml");
+        std::fs::write(
+            &path,
+            "model = \"/m/elyza.gguf\"\nstrategy = \"quality\"\ninterval_ms = 2000\n[profile]\nthreads = 3\nn_ctx = 1024\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "mac-status",
+            "--config",
+            path.to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
+        .unwrap();
+        let s = cli.serve.resolve().unwrap();
+        assert_eq!(s.model, Some(PathBuf::from("/m/elyza.gguf")));
+        assert_eq!(s.strategy, Strategy::Quality);
+        assert_eq!(s.interval, Duration::from_secs(2));
+        assert_eq!(s.overrides.threads, Some(1), "the flag wins");
+        assert_eq!(s.overrides.n_ctx, Some(1024), "the file fills the rest");
+    }
+
+    #[test]
+    fn a_typo_in_the_config_file_is_an_error_not_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[profile]\nthread = 3\n").unwrap();
+        let cli = Cli::try_parse_from(["mac-status", "--config", path.to_str().unwrap()]).unwrap();
+        let err = cli.serve.resolve().unwrap_err();
+        assert!(err.to_string().contains("thread"), "{err}");
+    }
+
+    #[test]
+    fn no_model_and_service_args_round_trip() {
+        let cli = Cli::try_parse_from([
+            "mac-status",
+            "--no-model",
+            "--addr",
+            "127.0.0.1:4000",
+            "--strategy",
+            "speed",
+            "service",
+            "install",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Service {
+                action: ServiceAction::Install
+            })
+        ));
+        assert_eq!(cli.serve.resolve().unwrap().model, None);
+        let args = cli.serve.to_args();
+        let again =
+            Cli::try_parse_from(std::iter::once("mac-status".to_string()).chain(args)).unwrap();
+        assert_eq!(again.serve.resolve().unwrap(), cli.serve.resolve().unwrap());
     }
 }

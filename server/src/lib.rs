@@ -4,6 +4,7 @@
 //! The binary (`main.rs`) is a thin CLI edge; everything testable lives here so integration tests
 //! can build the real router and drive it with `tower::ServiceExt::oneshot`.
 
+pub mod assistant;
 pub mod cli;
 pub mod engine;
 pub mod hardware;
@@ -14,7 +15,9 @@ pub mod optimizer;
 pub mod prompt;
 pub mod routes;
 pub mod security;
+pub mod service;
 pub mod state;
+pub mod telemetry;
 
 use std::path::Path;
 

@@ -1,50 +1,171 @@
-//! `mac-status`: the binary edge. Parses flags, starts the collector, serves until Ctrl-C.
+//! `mac-status`: the binary edge. Parses flags, starts the collector and the model, serves
+//! until Ctrl-C/SIGTERM; or runs a `model` / `service` / `profile` subcommand.
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
 use server::{
-    cli::{Cli, Command},
-    leptos_options,
+    assistant::Assistant,
+    cli::{Cli, Command, ModelAction, ServeArgs, ServiceAction, Settings},
+    engine::{Engine, EngineConfig, EngineError},
+    hardware, leptos_options,
     metrics::MetricsHub,
-    routes, security,
+    models,
+    optimizer::AnswerCache,
+    routes, security, service,
     state::AppState,
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    // Server rendering nests deeply; a roomier stack keeps debug builds from overflowing.
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(8 * 1024 * 1024)
-        .build()?
-        .block_on(run())
-}
-
-async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
     let cli = Cli::parse();
+    let settings = cli.serve.resolve()?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.serve).await,
+        Command::Serve => {
+            // Server rendering nests deeply; a roomier stack keeps debug builds from overflowing.
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(8 * 1024 * 1024)
+                .build()?
+                .block_on(serve(settings))
+        }
+        Command::Profile => {
+            let report = hardware::report(hardware::detect(), &settings.overrides)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Model { action } => model(action),
+        Command::Service { action } => service_cmd(action, &cli.serve),
     }
 }
 
-async fn serve(args: server::cli::ServeArgs) -> anyhow::Result<()> {
-    security::check_bind(args.addr)?;
+fn model(action: ModelAction) -> anyhow::Result<()> {
+    match action {
+        ModelAction::List => {
+            for e in models::catalog()? {
+                println!("{:<18} {}\n{:<18} {}", e.name, e.description, "", e.file);
+            }
+        }
+        ModelAction::Pull {
+            name,
+            dir,
+            base_url,
+        } => {
+            let entry = models::find(&name)?;
+            match models::pull(&entry, &dir, base_url.as_deref(), true)? {
+                models::Pulled::AlreadyPresent(p) => {
+                    println!("{} is already there and verified", p.display())
+                }
+                models::Pulled::Downloaded { path, resumed_from } => {
+                    if resumed_from > 0 {
+                        println!("resumed at {resumed_from} bytes");
+                    }
+                    println!(
+                        "{} downloaded and verified; run with --model {}",
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
+    match action {
+        ServiceAction::Install => {
+            let cwd = std::env::current_dir()?;
+            let absolute = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+            let mut args = args.clone();
+            // The service runs from its own working directory: pin every path.
+            let settings = args.resolve()?;
+            args.site_root = Some(absolute(settings.site_root));
+            args.model = settings.model.map(absolute);
+            args.config = args.config.map(absolute);
+            let home = service::home()?;
+            let spec = service::ServiceSpec {
+                binary: std::env::current_exe()?,
+                args: args.to_args(),
+                working_dir: cwd,
+                log_file: home.join(if cfg!(target_os = "macos") {
+                    "Library/Logs/mac-status.log"
+                } else {
+                    ".local/state/mac-status/mac-status.log"
+                }),
+            };
+            let path = service::install(&spec)?;
+            println!("installed and started: {}", path.display());
+        }
+        ServiceAction::Uninstall => {
+            let path = service::uninstall()?;
+            println!("removed {}", path.display());
+        }
+        ServiceAction::Status => println!("{}", service::status()?),
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    security::check_bind(settings.addr)?;
+    let metrics = MetricsHub::start(settings.metrics_config());
+    let report = hardware::report(hardware::detect(), &settings.overrides)?;
+    for reason in &report.reasons {
+        tracing::info!("profile: {reason}");
+    }
+    let engine = match &settings.model {
+        None => Err(EngineError::Internal("started with --no-model".into())),
+        Some(path) => {
+            let p = &report.profile;
+            let cfg = EngineConfig {
+                n_ctx: p.n_ctx,
+                n_batch: p.n_batch,
+                n_threads: p.threads,
+                n_gpu_layers: p.gpu_layers,
+                use_mmap: p.use_mmap,
+                use_mlock: p.use_mlock,
+                ..EngineConfig::new(path)
+            };
+            let started = std::time::Instant::now();
+            // Loading maps ~100 MB and warms the model: keep it off the async runtime.
+            let loaded = tokio::task::spawn_blocking(move || Engine::load(cfg))
+                .await
+                .context("model loader panicked")?;
+            match &loaded {
+                Ok(e) => {
+                    tracing::info!(model = %e.model_name(), ms = started.elapsed().as_millis() as u64, "model loaded")
+                }
+                Err(e) => {
+                    tracing::error!("model not loaded, chat is off (the dashboard works): {e}")
+                }
+            }
+            loaded
+        }
+    };
     let shutdown = CancellationToken::new();
     let state = AppState {
-        leptos_options: leptos_options(&args.site_root, args.addr),
-        metrics: MetricsHub::start(args.metrics_config()),
+        leptos_options: leptos_options(&settings.site_root, settings.addr),
+        assistant: Assistant::new(
+            engine,
+            metrics.clone(),
+            report,
+            AnswerCache::default(),
+            settings.strategy,
+        ),
+        metrics,
         shutdown: shutdown.clone(),
     };
     let app = routes::router(state);
-    let listener = tokio::net::TcpListener::bind(args.addr)
+    let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
     tracing::info!("Mac Status is running at http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

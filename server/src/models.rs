@@ -48,7 +48,9 @@ pub enum ModelError {
     FromPypi { name: String, package: String },
     #[error("download of {url} failed: {reason}")]
     Download { url: String, reason: String },
-    #[error("checksum mismatch for {file}: expected {expected}, got {actual}; the download was deleted")]
+    #[error(
+        "checksum mismatch for {file}: expected {expected}, got {actual}; the download was deleted"
+    )]
     ChecksumMismatch {
         file: String,
         expected: String,
@@ -286,7 +288,9 @@ mod tests {
 
     #[test]
     fn entry_for_path_matches_by_file_name() {
-        let e = entry_for_path(Path::new("/x/y/ELYZA-japanese-Llama-2-7b-instruct-q4_K_M.gguf"));
+        let e = entry_for_path(Path::new(
+            "/x/y/ELYZA-japanese-Llama-2-7b-instruct-q4_K_M.gguf",
+        ));
         assert_eq!(e.map(|e| e.name), Some("elyza-7b".to_string()));
         assert_eq!(entry_for_path(Path::new("other.gguf")), None);
     }

@@ -1,27 +1,35 @@
-//! What every handler can reach: the collector, the Leptos options, and the shutdown signal.
+//! What every handler can reach: the collector, the assistant, the Leptos options, and the
+//! shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::{Backend, StatusSource};
+use app::chat::AssistantStatus;
 use app::model::{HistoryPoint, Snapshot};
+use app::profile::ProfileReport;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::assistant::Assistant;
 use crate::metrics::MetricsHub;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub metrics: MetricsHub,
+    pub assistant: Assistant,
     /// Cancelled on Ctrl-C/SIGTERM so open streams end and graceful shutdown can finish.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
     pub fn backend(&self) -> Backend {
-        Backend(Arc::new(self.metrics.clone()))
+        Backend(Arc::new(HostBackend {
+            metrics: self.metrics.clone(),
+            assistant: self.assistant.clone(),
+        }))
     }
 }
 
@@ -31,12 +39,27 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-impl StatusSource for MetricsHub {
+/// What server functions see of the host.
+struct HostBackend {
+    metrics: MetricsHub,
+    assistant: Assistant,
+}
+
+impl StatusSource for HostBackend {
     fn snapshot(&self) -> Arc<Snapshot> {
-        self.latest()
+        self.metrics.latest()
     }
 
     fn history_minutes(&self, minutes: u32) -> Vec<HistoryPoint> {
-        self.history(Duration::from_secs(u64::from(minutes) * 60))
+        self.metrics
+            .history(Duration::from_secs(u64::from(minutes) * 60))
+    }
+
+    fn assistant(&self) -> AssistantStatus {
+        self.assistant.status()
+    }
+
+    fn profile(&self) -> ProfileReport {
+        self.assistant.profile().clone()
     }
 }

@@ -83,7 +83,13 @@ fn downloads_and_verifies_then_skips_when_present() {
     let base = format!("http://{}", m.addr);
     let got = pull(&entry(Some(m.sha.clone())), out.path(), Some(&base), false).unwrap();
     let path = out.path().join("model.gguf");
-    assert_eq!(got, Pulled::Downloaded { path: path.clone(), resumed_from: 0 });
+    assert_eq!(
+        got,
+        Pulled::Downloaded {
+            path: path.clone(),
+            resumed_from: 0
+        }
+    );
     assert_eq!(std::fs::read(&path).unwrap(), m.bytes);
     assert!(!out.path().join("model.gguf.part").exists());
     let again = pull(&entry(Some(m.sha.clone())), out.path(), Some(&base), false).unwrap();
@@ -103,9 +109,21 @@ fn resumes_an_interrupted_download_with_a_range_request() {
         false,
     )
     .unwrap();
-    assert!(matches!(got, Pulled::Downloaded { resumed_from: 1_234_567, .. }), "{got:?}");
+    assert!(
+        matches!(
+            got,
+            Pulled::Downloaded {
+                resumed_from: 1_234_567,
+                ..
+            }
+        ),
+        "{got:?}"
+    );
     assert_eq!(m.ranges.lock().unwrap().as_slice(), ["bytes=1234567-"]);
-    assert_eq!(std::fs::read(out.path().join("model.gguf")).unwrap(), m.bytes);
+    assert_eq!(
+        std::fs::read(out.path().join("model.gguf")).unwrap(),
+        m.bytes
+    );
 }
 
 #[test]
@@ -114,10 +132,17 @@ fn a_corrupt_download_is_deleted_and_reported() {
     let out = tempfile::tempdir().unwrap();
     let m = mirror(root.path(), false);
     let wrong = "0".repeat(64);
-    let err = pull(&entry(Some(wrong.clone())), out.path(), Some(&format!("http://{}", m.addr)), false)
-        .unwrap_err();
+    let err = pull(
+        &entry(Some(wrong.clone())),
+        out.path(),
+        Some(&format!("http://{}", m.addr)),
+        false,
+    )
+    .unwrap_err();
     match err {
-        ModelError::ChecksumMismatch { expected, actual, .. } => {
+        ModelError::ChecksumMismatch {
+            expected, actual, ..
+        } => {
             assert_eq!(expected, wrong);
             assert_eq!(actual, m.sha);
         }
@@ -132,13 +157,25 @@ fn uses_the_servers_checksum_or_refuses_without_one() {
     let root = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let m = mirror(root.path(), true);
-    let got = pull(&entry(None), out.path(), Some(&format!("http://{}", m.addr)), false).unwrap();
+    let got = pull(
+        &entry(None),
+        out.path(),
+        Some(&format!("http://{}", m.addr)),
+        false,
+    )
+    .unwrap();
     assert!(matches!(got, Pulled::Downloaded { .. }));
 
     let root2 = tempfile::tempdir().unwrap();
     let out2 = tempfile::tempdir().unwrap();
     let m2 = mirror(root2.path(), false);
-    let err = pull(&entry(None), out2.path(), Some(&format!("http://{}", m2.addr)), false).unwrap_err();
+    let err = pull(
+        &entry(None),
+        out2.path(),
+        Some(&format!("http://{}", m2.addr)),
+        false,
+    )
+    .unwrap_err();
     assert!(matches!(err, ModelError::NoChecksum { .. }), "{err}");
     assert!(!out2.path().join("model.gguf").exists());
 }

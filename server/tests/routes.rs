@@ -11,22 +11,36 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use server::{
-    leptos_options,
+    assistant::Assistant,
+    engine::{Engine, EngineConfig},
+    hardware, leptos_options,
     metrics::{MetricsConfig, MetricsHub},
+    optimizer::AnswerCache,
     routes::router,
     state::AppState,
 };
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+/// A host whose model file does not exist: the dashboard must work regardless.
 fn state() -> AppState {
+    let metrics = MetricsHub::start(MetricsConfig {
+        interval: Duration::from_millis(100),
+        history_resolution: Duration::from_millis(100),
+        ..MetricsConfig::default()
+    });
+    let engine = Engine::load(EngineConfig::new("/nonexistent/model.gguf"));
+    let profile = hardware::report(hardware::detect(), &Default::default()).unwrap();
     AppState {
         leptos_options: leptos_options(Path::new("target/site"), "127.0.0.1:3000".parse().unwrap()),
-        metrics: MetricsHub::start(MetricsConfig {
-            interval: Duration::from_millis(100),
-            history_resolution: Duration::from_millis(100),
-            ..MetricsConfig::default()
-        }),
+        assistant: Assistant::new(
+            engine,
+            metrics.clone(),
+            profile,
+            AnswerCache::default(),
+            Default::default(),
+        ),
+        metrics,
         shutdown: CancellationToken::new(),
     }
 }
@@ -221,4 +235,110 @@ async fn stream_pushes_snapshots_and_ends_on_shutdown() {
     })
     .await;
     assert!(end.is_ok(), "stream must end after shutdown");
+}
+
+#[tokio::test]
+async fn chat_without_a_model_says_so_and_the_dashboard_still_works() {
+    let app = app();
+    let req = Request::post("/api/v1/chat")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"question": "Why is my Mac slow?"}"#))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = json(res).await;
+    assert_eq!(body["code"], "model_missing");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/model.gguf"),
+        "{body}"
+    );
+
+    let html = body_text(app.clone().oneshot(get("/")).await.unwrap()).await;
+    assert!(html.contains("id=\"cpu-total\""));
+    assert!(
+        html.contains("model_missing") || html.contains("model file not found"),
+        "the UI names the problem"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_chat_requests_are_clear_4xx() {
+    let app = app();
+    let post = |body: String, ct: &str| {
+        Request::post("/api/v1/chat")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, ct.to_string())
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let res = app
+        .clone()
+        .oneshot(post("{not json".into(), "application/json"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(json(res).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("question"));
+
+    let res = app
+        .clone()
+        .oneshot(post(r#"{"question": 5}"#.into(), "application/json"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let res = app
+        .clone()
+        .oneshot(post(r#"{"question": "hi"}"#.into(), "text/plain"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let res = app
+        .clone()
+        .oneshot(post(r#"{"question": "   "}"#.into(), "application/json"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(res).await["code"], "empty_question");
+
+    let long = format!(r#"{{"question": "{}"}}"#, "a".repeat(2000));
+    let res = app
+        .clone()
+        .oneshot(post(long, "application/json"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(res).await["code"], "question_too_long");
+
+    let huge = format!(r#"{{"question": "{}"}}"#, "a".repeat(100_000));
+    let res = app.oneshot(post(huge, "application/json")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn profile_and_metrics_are_served() {
+    let app = app();
+    let res = app.clone().oneshot(get("/api/v1/profile")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = json(res).await;
+    assert!(body["profile"]["threads"].as_u64().unwrap() >= 1);
+    assert!(!body["reasons"].as_array().unwrap().is_empty());
+    let res = app.oneshot(get("/metrics")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body_text(res).await;
+    assert!(
+        text.contains("# TYPE mac_status_chat_cache_hits counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mac_status_chat_time_to_first_token_seconds_count 0"),
+        "{text}"
+    );
 }

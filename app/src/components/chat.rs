@@ -9,6 +9,7 @@ use crate::i18n::Lang;
 use crate::live::LiveState;
 
 /// How many earlier exchanges go back to the host with a new question.
+#[cfg(feature = "hydrate")]
 const KEEP_TURNS: usize = 3;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -80,10 +81,12 @@ pub fn ChatPanel() -> impl IntoView {
     let turns = RwSignal::new(Vec::<Turn>::new());
     let busy = RwSignal::new(false);
     let abort = StoredValue::new_local(None::<AbortHandle>);
+    let status = use_context::<crate::chat::AssistantStatus>().unwrap_or_default();
+    let ready = status.ready;
 
     let ask = move || {
         let q = question.get_untracked().trim().to_string();
-        if q.is_empty() || busy.get_untracked() {
+        if q.is_empty() || busy.get_untracked() || !ready {
             return;
         }
         busy.set(true);
@@ -93,7 +96,7 @@ pub fn ChatPanel() -> impl IntoView {
         }));
         let req = crate::chat::ChatRequest {
             question: q.clone(),
-            strategy: strategy.get_untracked(),
+            strategy: Some(strategy.get_untracked()),
             history: turns.get_untracked(),
         };
         start_request(req, answer, busy, turns, abort);
@@ -111,8 +114,7 @@ pub fn ChatPanel() -> impl IntoView {
             a.as_ref().and_then(|a| {
                 a.done.as_ref().map(|(stop, cut, t)| {
                     let mut s = if t.cache_hit {
-                        text(lang.get(), "cached answer", "キャッシュされた回答")
-                            .to_string()
+                        text(lang.get(), "cached answer", "キャッシュされた回答").to_string()
                     } else {
                         format!(
                             "{} {} ms · {:.0} tok/s · {} {} ({} {}) · {} ms",
@@ -128,9 +130,19 @@ pub fn ChatPanel() -> impl IntoView {
                     };
                     if *cut {
                         s.push_str(match stop {
-                            StopReason::Deadline => text(lang.get(), " · cut at the time limit", " · 制限時間で打ち切り"),
-                            StopReason::Cancelled => text(lang.get(), " · stopped", " · 停止しました"),
-                            _ => text(lang.get(), " · cut at the length limit", " · 長さの上限で打ち切り"),
+                            StopReason::Deadline => text(
+                                lang.get(),
+                                " · cut at the time limit",
+                                " · 制限時間で打ち切り",
+                            ),
+                            StopReason::Cancelled => {
+                                text(lang.get(), " · stopped", " · 停止しました")
+                            }
+                            _ => text(
+                                lang.get(),
+                                " · cut at the length limit",
+                                " · 長さの上限で打ち切り",
+                            ),
                         });
                     }
                     s
@@ -142,6 +154,12 @@ pub fn ChatPanel() -> impl IntoView {
     view! {
         <section class="card wide chat" id="chat" aria-labelledby="chat-title">
             <h2 id="chat-title">{move || text(lang.get(), "Ask about this Mac", "この Mac について質問する")}</h2>
+            {(!ready).then(|| view! {
+                <p class="error" id="chat-unavailable" role="alert" data-code=status.error_code.clone().unwrap_or_default()>
+                    {move || text(lang.get(), "The assistant is off: ", "アシスタントは使えません: ")}
+                    {status.error.clone().unwrap_or_default()}
+                </p>
+            })}
             <form
                 class="ask"
                 on:submit=move |ev| {
@@ -174,7 +192,7 @@ pub fn ChatPanel() -> impl IntoView {
                     <option value="balanced" selected>{move || text(lang.get(), "Balanced", "バランス")}</option>
                     <option value="quality">{move || text(lang.get(), "Detailed", "詳しく")}</option>
                 </select>
-                <button id="ask" type="submit" disabled=move || busy.get()>{move || text(lang.get(), "Ask", "質問")}</button>
+                <button id="ask" type="submit" disabled=move || busy.get() || !ready>{move || text(lang.get(), "Ask", "質問")}</button>
                 <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || text(lang.get(), "Stop", "停止")}</button>
             </form>
             {move || answer.get().map(|a| {
@@ -261,10 +279,11 @@ fn start_request(
                 init.set_signal(Some(&c.signal()));
             }
             let window = web_sys::window().ok_or("no window")?;
-            let resp: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init("/api/v1/chat", &init))
-                .await
-                .map_err(|_| "the host is unreachable".to_string())?
-                .unchecked_into();
+            let resp: web_sys::Response =
+                JsFuture::from(window.fetch_with_str_and_init("/api/v1/chat", &init))
+                    .await
+                    .map_err(|_| "the host is unreachable".to_string())?
+                    .unchecked_into();
             let stream = resp.body().ok_or("empty response")?;
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
             let mut buf = Vec::new();
@@ -300,10 +319,17 @@ fn start_request(
         if let Err(e) = result {
             fail(e);
         }
-        let finished = answer.with_untracked(|a| a.as_ref().filter(|a| a.done.is_some()).map(|a| a.text.clone()));
+        let finished = answer.with_untracked(|a| {
+            a.as_ref()
+                .filter(|a| a.done.is_some())
+                .map(|a| a.text.clone())
+        });
         if let Some(text) = finished {
             turns.update(|t| {
-                t.push(Turn { question, answer: text });
+                t.push(Turn {
+                    question,
+                    answer: text,
+                });
                 let excess = t.len().saturating_sub(KEEP_TURNS);
                 t.drain(..excess);
             });
@@ -339,7 +365,9 @@ mod tests {
             }],
             language: "en".into(),
         });
-        a.apply(ChatEvent::Token { text: "Your ".into() });
+        a.apply(ChatEvent::Token {
+            text: "Your ".into(),
+        });
         a.apply(ChatEvent::Token { text: "CPU".into() });
         assert_eq!((a.text.as_str(), a.chunks), ("Your CPU", 2));
         a.apply(ChatEvent::Done {

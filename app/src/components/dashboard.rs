@@ -8,6 +8,7 @@ use crate::api::CHART_MINUTES;
 use crate::components::chart::LineChart;
 use crate::components::chat::ChatPanel;
 use crate::components::processes::ProcessTable;
+use crate::components::profile::ProfileCard;
 use crate::format;
 use crate::i18n::{battery_state_text, level_text, t, Key, Lang};
 use crate::live::{Conn, LiveState};
@@ -33,6 +34,8 @@ pub fn DashboardPage() -> impl IntoView {
                             live.lang.set(data.lang);
                             live.history.set(data.history);
                             live.snapshot.set(Some(data.snapshot));
+                            provide_context(data.assistant);
+                            provide_context(data.profile);
                             start_live(live);
                             view! { <Dashboard/> }.into_any()
                         }
@@ -140,6 +143,7 @@ fn Dashboard() -> impl IntoView {
             <DiskCard/>
             <NetworkCard/>
             <SensorsCard/>
+            <ProfileCard/>
             <section class="card wide" aria-labelledby="processes-title">
                 <h2 id="processes-title">
                     {move || tr(Key::Processes)}

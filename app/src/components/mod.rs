@@ -4,3 +4,4 @@ pub mod chart;
 pub mod chat;
 pub mod dashboard;
 pub mod processes;
+pub mod profile;

@@ -246,10 +246,7 @@ fn ggml_type_layout(t: u32) -> Option<(u64, u64)> {
 
 fn parse(r: &mut Reader) -> Result<GgufSummary, EngineError> {
     if r.len < 4 {
-        return Err(r.corrupt(format!(
-            "not a GGUF file: only {} bytes long",
-            r.len
-        )));
+        return Err(r.corrupt(format!("not a GGUF file: only {} bytes long", r.len)));
     }
     let magic = r.bytes::<4>("magic")?;
     if &magic != b"GGUF" {
@@ -275,7 +272,8 @@ fn parse(r: &mut Reader) -> Result<GgufSummary, EngineError> {
     let mut name = None;
     let mut has_chat_template = false;
     for i in 0..metadata_count {
-        let key = r.string_max("metadata key", MAX_KEY_LEN)
+        let key = r
+            .string_max("metadata key", MAX_KEY_LEN)
             .map_err(|e| match e {
                 EngineError::ModelCorrupt { path, reason } => EngineError::ModelCorrupt {
                     path,
@@ -451,14 +449,20 @@ mod tests {
         let full = gguf_bytes(64, None);
         let f = write(&gguf_bytes(64, Some(full.len() - 1)));
         let err = validate_gguf(f.path()).unwrap_err();
-        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")), "{err}");
+        assert!(
+            matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")),
+            "{err}"
+        );
     }
 
     #[test]
     fn truncated_metadata_is_reported() {
         let f = write(&gguf_bytes(64, Some(60)));
         let err = validate_gguf(f.path()).unwrap_err();
-        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")), "{err}");
+        assert!(
+            matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("truncated")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -466,7 +470,10 @@ mod tests {
         for bytes in [&b"GGML0000000000000000000000"[..], b"GG", b""] {
             let f = write(bytes);
             let err = validate_gguf(f.path()).unwrap_err();
-            assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("not a GGUF")), "{err}");
+            assert!(
+                matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("not a GGUF")),
+                "{err}"
+            );
         }
     }
 
@@ -485,6 +492,9 @@ mod tests {
         v.extend_from_slice(&u64::MAX.to_le_bytes());
         let f = write(&v);
         let err = validate_gguf(f.path()).unwrap_err();
-        assert!(matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("implausible")), "{err}");
+        assert!(
+            matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("implausible")),
+            "{err}"
+        );
     }
 }

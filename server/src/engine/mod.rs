@@ -398,7 +398,10 @@ mod tests {
             .code(),
             "context_overflow"
         );
-        assert_eq!(EngineError::Internal(String::new()).code(), "engine_internal");
+        assert_eq!(
+            EngineError::Internal(String::new()).code(),
+            "engine_internal"
+        );
     }
 
     #[test]

@@ -3,9 +3,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use app::chat::ChatRequest;
 use app::model::{HistoryPoint, Snapshot};
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::{
+        rejection::{JsonRejection, QueryRejection},
+        Query, State,
+    },
     http::StatusCode,
     response::{
         sse::{Event, KeepAlive, Sse},
@@ -17,6 +21,8 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::WatchStream;
 
+use crate::assistant::AskError;
+use crate::engine::EngineError;
 use crate::state::AppState;
 
 /// How long a browser waits before reconnecting a dropped stream.
@@ -106,4 +112,80 @@ pub async fn stream(
 
 pub async fn not_found() -> ApiError {
     ApiError(StatusCode::NOT_FOUND, "no such API route".into())
+}
+
+pub async fn profile(State(state): State<AppState>) -> Json<app::profile::ProfileReport> {
+    Json(state.assistant.profile().clone())
+}
+
+/// Prometheus text format: chat timings and outcomes.
+pub async fn prometheus(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.assistant.telemetry().encode(),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/chat`: the answer as Server-Sent Events — `start` (intents and the facts the
+/// prompt uses), `token`s as they are produced, then `done` (or `error`). Closing the
+/// connection stops generation and frees the engine.
+pub async fn chat(
+    State(state): State<AppState>,
+    body: Result<Json<ChatRequest>, JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError(
+                e.status(),
+                format!(
+                    "bad request body: {} (expected {{\"question\": \"...\", \"strategy\": \"speed|balanced|quality\"}})",
+                    e.body_text()
+                ),
+            )
+            .into_response()
+        }
+    };
+    match state.assistant.ask(req) {
+        Ok(events) => {
+            let events = events
+                .map(|ev| {
+                    Ok::<_, Infallible>(
+                        Event::default()
+                            .json_data(&ev)
+                            .unwrap_or_else(|_| Event::default().data("{}")),
+                    )
+                })
+                .take_until(state.shutdown.cancelled_owned());
+            Sse::new(events)
+                .keep_alive(KeepAlive::default())
+                .into_response()
+        }
+        Err(e) => {
+            let status = match e {
+                AskError::Empty | AskError::TooLong => StatusCode::BAD_REQUEST,
+                AskError::Engine(EngineError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
+                AskError::Engine(EngineError::ContextOverflow { .. }) => {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                }
+                AskError::Unavailable(_) | AskError::Engine(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let mut res = (
+                status,
+                Json(serde_json::json!({ "error": e.to_string(), "code": e.code() })),
+            )
+                .into_response();
+            if matches!(e, AskError::Engine(EngineError::QueueFull)) {
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+            }
+            res
+        }
+    }
 }

@@ -4,7 +4,11 @@
 pub mod api;
 
 use app::{shell, App};
-use axum::{middleware, routing::get, Router};
+use axum::{
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -23,10 +27,13 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(api::status))
         .route("/history", get(api::history))
         .route("/stream", get(api::stream))
+        .route("/chat", post(api::chat))
+        .route("/profile", get(api::profile))
         .fallback(api::not_found);
 
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::prometheus))
         .nest("/api/v1", api)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();

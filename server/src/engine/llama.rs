@@ -1,0 +1,673 @@
+//! The llama.cpp side: loading, the inference thread and its decode loop.
+
+use std::num::NonZeroU32;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use app::chat::{StopReason, Timings};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::LlamaStateSeqFlags;
+use tokio::sync::mpsc::error::TrySendError as TokioTrySendError;
+use tokio::sync::mpsc::Sender as TokenSender;
+
+use super::template::{llama2_prompt, scrub};
+use super::text::{common_prefix_len, Utf8Stream};
+use super::{
+    default_threads, gguf, ChatMessage, EngineConfig, EngineError, GenerateRequest,
+    GenerationReport, TokenEvent,
+};
+
+/// Repetition penalty over the answer's last tokens: enough to stop a small model looping on a
+/// phrase, too mild to keep it from repeating a number it was given.
+const PENALTY_LAST_N: i32 = 64;
+const PENALTY_REPEAT: f32 = 1.1;
+
+static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+
+/// The process-wide llama.cpp backend. llama.cpp may be initialised only once per process, so
+/// everything that needs a backend (the engine, the benchmark's bare loop) shares this one. Its
+/// logs go to `tracing` (target `llama-cpp-2`) instead of stderr.
+pub fn backend() -> Result<&'static LlamaBackend, EngineError> {
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| EngineError::Internal(format!("llama.cpp backend: {e}")))
+}
+
+fn internal(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(e.to_string())
+}
+
+/// Counts queued + running requests; the guard travels with the job so every way a job ends
+/// (done, cancelled, panicked, rejected by a full queue) decrements exactly once.
+#[derive(Default)]
+struct Shared {
+    pending: AtomicUsize,
+    clear_cache: AtomicBool,
+}
+
+struct PendingGuard(Arc<Shared>);
+
+impl PendingGuard {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.pending.fetch_add(1, Ordering::SeqCst);
+        PendingGuard(Arc::clone(shared))
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Job {
+    tokens: Vec<LlamaToken>,
+    max_tokens: u32,
+    temperature: f32,
+    deadline: Instant,
+    threads: u32,
+    seed: u32,
+    tx: TokenSender<TokenEvent>,
+    guard: PendingGuard,
+}
+
+/// A rendered prompt and whether the tokenizer should add the model's BOS itself (the built-in
+/// templates leave that to the tokenizer; the Llama-2 fallback writes `<s>` literally).
+pub(super) struct Rendered {
+    pub(super) text: String,
+    add_special: bool,
+}
+
+/// What the loading thread hands back once the model is ready.
+struct Ready {
+    model: Arc<LlamaModel>,
+    n_ctx: u32,
+}
+
+pub(super) struct Inner {
+    pub(super) cfg: EngineConfig,
+    pub(super) model_name: String,
+    pub(super) n_ctx: u32,
+    /// Shared with the inference thread: tokenizing and templating only read the vocabulary,
+    /// so they run on the caller's thread and never wait behind an answer.
+    model: Arc<LlamaModel>,
+    template: Option<LlamaChatTemplate>,
+    /// Control-token spellings scrubbed from message text (see `template::scrub`).
+    specials: Vec<String>,
+    jobs: SyncSender<Job>,
+    shared: Arc<Shared>,
+}
+
+impl Inner {
+    pub(super) fn load(mut cfg: EngineConfig) -> Result<Inner, EngineError> {
+        let summary = gguf::validate_gguf(&cfg.model_path)?;
+        tracing::debug!(?summary, "GGUF header ok");
+        if cfg.n_threads == 0 {
+            cfg.n_threads = default_threads();
+        }
+        cfg.n_batch = cfg.n_batch.max(1);
+        let backend = backend()?;
+
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (jobs_tx, jobs_rx) = sync_channel(cfg.queue_capacity);
+        let shared = Arc::new(Shared::default());
+        let thread_cfg = cfg.clone();
+        let thread_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("llm-engine".into())
+            .spawn(move || worker_main(thread_cfg, backend, jobs_rx, thread_shared, ready_tx))
+            .map_err(|e| internal(format!("cannot start the engine thread: {e}")))?;
+        let ready = ready_rx
+            .recv()
+            .map_err(|_| internal("the engine thread died while loading the model"))??;
+
+        let model = ready.model;
+        let specials = control_token_texts(&model);
+        let template = usable_template(&model);
+        let model_name = cfg
+            .model_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().trim_end_matches(".gguf").to_string())
+            .unwrap_or_else(|| "model".into());
+        tracing::info!(
+            model = %model_name,
+            n_ctx = ready.n_ctx,
+            threads = cfg.n_threads,
+            template = if template.is_some() { "gguf" } else { "llama2 fallback" },
+            "model loaded"
+        );
+        Ok(Inner {
+            cfg,
+            model_name,
+            n_ctx: ready.n_ctx,
+            model,
+            template,
+            specials,
+            jobs: jobs_tx,
+            shared,
+        })
+    }
+
+    pub(super) fn render_prompt(&self, messages: &[ChatMessage]) -> Result<Rendered, EngineError> {
+        let clean: Vec<ChatMessage> = messages
+            .iter()
+            .map(|m| ChatMessage::new(m.role, scrub(&m.content, &self.specials)))
+            .collect();
+        if let Some(tmpl) = &self.template {
+            let chat = clean
+                .iter()
+                .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(internal)?;
+            match self.model.apply_chat_template(tmpl, &chat, true) {
+                Ok(text) => {
+                    return Ok(Rendered {
+                        text,
+                        add_special: true,
+                    })
+                }
+                Err(e) => tracing::warn!("chat template failed ({e}); using the Llama-2 format"),
+            }
+        }
+        Ok(Rendered {
+            text: llama2_prompt(&clean),
+            add_special: false,
+        })
+    }
+
+    fn tokenize_prompt(&self, rendered: &Rendered) -> Vec<LlamaToken> {
+        self.model
+            .vocab()
+            .tokenize(rendered.text.as_bytes(), rendered.add_special, true)
+    }
+
+    pub(super) fn count_tokens(&self, text: &str) -> usize {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), false, false)
+            .len()
+    }
+
+    pub(super) fn stream_roundtrip(&self, text: &str) -> Vec<String> {
+        let vocab = self.model.vocab();
+        let mut utf8 = Utf8Stream::new();
+        vocab
+            .tokenize(text.as_bytes(), false, false)
+            .into_iter()
+            .map(|t| utf8.push(&vocab.token_to_piece(t, false, None)))
+            .collect()
+    }
+
+    pub(super) fn is_idle(&self) -> bool {
+        self.shared.pending.load(Ordering::SeqCst) == 0
+    }
+
+    pub(super) fn request_cache_clear(&self) {
+        self.shared.clear_cache.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn generate(
+        &self,
+        req: GenerateRequest,
+    ) -> Result<tokio::sync::mpsc::Receiver<TokenEvent>, EngineError> {
+        let rendered = self.render_prompt(&req.messages)?;
+        let tokens = self.tokenize_prompt(&rendered);
+        if tokens.is_empty() {
+            return Err(internal("the prompt is empty"));
+        }
+        let needed = tokens.len() + req.max_tokens as usize;
+        if needed > self.n_ctx as usize {
+            return Err(EngineError::ContextOverflow {
+                needed,
+                n_ctx: self.n_ctx,
+            });
+        }
+        // Room for every token plus Done: the inference thread never blocks on a slow reader.
+        let (tx, rx) = tokio::sync::mpsc::channel(req.max_tokens as usize + 2);
+        let job = Job {
+            tokens,
+            max_tokens: req.max_tokens,
+            temperature: req.temperature,
+            deadline: req.deadline,
+            threads: req.threads.filter(|&t| t > 0).unwrap_or(self.cfg.n_threads),
+            seed: req.seed,
+            tx,
+            guard: PendingGuard::new(&self.shared),
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => Err(EngineError::QueueFull),
+            Err(TrySendError::Disconnected(_)) => Err(internal("the engine thread has stopped")),
+        }
+    }
+}
+
+/// The GGUF's template if llama.cpp's built-in engine can apply it (it recognises common
+/// templates by their markers; custom Jinja it does not know fails with an error code).
+fn usable_template(model: &LlamaModel) -> Option<LlamaChatTemplate> {
+    let tmpl = model.chat_template(None).ok()?;
+    let probe = [
+        LlamaChatMessage::new("system".into(), "s".into()).ok()?,
+        LlamaChatMessage::new("user".into(), "u".into()).ok()?,
+    ];
+    match model.apply_chat_template(&tmpl, &probe, true) {
+        Ok(_) => Some(tmpl),
+        Err(e) => {
+            tracing::warn!("the model's chat template is not supported by llama.cpp ({e}); using the Llama-2 format");
+            None
+        }
+    }
+}
+
+fn control_token_texts(model: &LlamaModel) -> Vec<String> {
+    let vocab = model.vocab();
+    let mut out: Vec<String> = vocab
+        .tokens()
+        .filter(|&t| vocab.is_control(t))
+        .filter_map(|t| vocab.text(t).map(|s| s.to_string_lossy().into_owned()))
+        .filter(|s| s.len() > 1)
+        .collect();
+    // Longest first, so `<|im_start|>` goes before any shorter marker inside it.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+fn context_params(cfg: &EngineConfig, threads: u32) -> LlamaContextParams {
+    let threads = i32::try_from(threads.max(1)).unwrap_or(i32::MAX);
+    LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(cfg.n_ctx))
+        .with_n_batch(cfg.n_batch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads)
+}
+
+fn worker_main(
+    cfg: EngineConfig,
+    backend: &'static LlamaBackend,
+    jobs: Receiver<Job>,
+    shared: Arc<Shared>,
+    ready: std::sync::mpsc::Sender<Result<Ready, EngineError>>,
+) {
+    let params = LlamaModelParams::default()
+        .with_n_gpu_layers(cfg.n_gpu_layers)
+        .with_use_mmap(cfg.use_mmap)
+        .with_use_mlock(cfg.use_mlock);
+    let model = match LlamaModel::load_from_file(backend, &cfg.model_path, &params) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            let _ = ready.send(Err(EngineError::ModelCorrupt {
+                path: cfg.model_path.clone(),
+                reason: format!("llama.cpp refused to load it ({e}; see the llama-cpp-2 log)"),
+            }));
+            return;
+        }
+    };
+    let mut worker = match Worker::new(&model, backend, &cfg) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    if let Err(e) = worker.warm_up() {
+        let _ = ready.send(Err(e));
+        return;
+    }
+    let n_ctx = worker.ctx.n_ctx();
+    if ready
+        .send(Ok(Ready {
+            model: Arc::clone(&model),
+            n_ctx,
+        }))
+        .is_err()
+    {
+        return;
+    }
+
+    while let Ok(job) = jobs.recv() {
+        if shared.clear_cache.swap(false, Ordering::SeqCst) {
+            worker.reset_cache();
+        }
+        let tx = job.tx.clone();
+        if catch_unwind(AssertUnwindSafe(|| worker.run(job))).is_err() {
+            tracing::error!("the engine panicked while answering; its KV cache was reset");
+            worker.reset_cache();
+            let _ = tx.try_send(TokenEvent::Error(internal("the engine failed mid-answer")));
+        }
+    }
+    tracing::debug!("engine handle dropped; inference thread exits");
+}
+
+/// Owns the context; lives on the inference thread only.
+struct Worker<'m> {
+    model: &'m LlamaModel,
+    backend: &'static LlamaBackend,
+    cfg: EngineConfig,
+    ctx: LlamaContext<'m>,
+    threads: u32,
+    batch: LlamaBatch<'static>,
+    /// Tokens whose keys/values are in the KV cache (sequence 0), in position order.
+    cached: Vec<LlamaToken>,
+}
+
+/// How an answer ended, before the report is assembled.
+struct Outcome {
+    text: String,
+    stop: StopReason,
+    reused: usize,
+    generated: u32,
+    first_token: Option<Instant>,
+    last_token: Option<Instant>,
+}
+
+impl<'m> Worker<'m> {
+    fn new(
+        model: &'m LlamaModel,
+        backend: &'static LlamaBackend,
+        cfg: &EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let ctx = model
+            .new_context(backend, context_params(cfg, cfg.n_threads))
+            .map_err(|e| {
+                internal(format!(
+                    "cannot create a {}-token context ({e}); try a smaller n_ctx",
+                    cfg.n_ctx
+                ))
+            })?;
+        Ok(Worker {
+            model,
+            backend,
+            cfg: cfg.clone(),
+            ctx,
+            threads: cfg.n_threads,
+            batch: LlamaBatch::new(cfg.n_batch as usize, 1),
+            cached: Vec::new(),
+        })
+    }
+
+    /// One decode pages the weights in and sizes the compute buffers, so the first question
+    /// does not pay for it.
+    fn warm_up(&mut self) -> Result<(), EngineError> {
+        let tokens = self.model.vocab().tokenize(b"Hello", true, false);
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        self.batch.clear();
+        self.batch
+            .add_sequence(
+                &tokens[..tokens.len().min(self.cfg.n_batch as usize)],
+                0,
+                false,
+            )
+            .map_err(internal)?;
+        self.ctx
+            .decode(&mut self.batch)
+            .map_err(|e| internal(format!("warm-up decode failed: {e}")))?;
+        self.reset_cache();
+        Ok(())
+    }
+
+    fn reset_cache(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.cached.clear();
+    }
+
+    /// Switches the context to `threads`, carrying the KV cache over so prefix reuse survives.
+    /// llama-cpp-2 exposes the thread count only at context creation.
+    fn ensure_threads(&mut self, threads: u32) {
+        let threads = threads.max(1);
+        if threads == self.threads {
+            return;
+        }
+        let started = Instant::now();
+        let mut ctx = match self
+            .model
+            .new_context(self.backend, context_params(&self.cfg, threads))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot switch to {threads} threads ({e}); keeping {}",
+                    self.threads
+                );
+                return;
+            }
+        };
+        if !self.cached.is_empty() {
+            let moved = self
+                .ctx
+                .state_seq_get(0, LlamaStateSeqFlags::empty())
+                .and_then(|state| ctx.state_seq_set(&state, 0));
+            if let Err(e) = moved {
+                tracing::warn!("KV cache not carried over to the {threads}-thread context: {e}");
+                ctx.clear_kv_cache();
+                self.cached.clear();
+            }
+        }
+        self.ctx = ctx;
+        tracing::debug!(
+            from = self.threads,
+            to = threads,
+            ms = started.elapsed().as_millis() as u64,
+            "engine threads switched"
+        );
+        self.threads = threads;
+    }
+
+    fn run(&mut self, job: Job) {
+        let Job {
+            tokens,
+            max_tokens,
+            temperature,
+            deadline,
+            threads,
+            seed,
+            tx,
+            guard,
+        } = job;
+        if tx.is_closed() {
+            return; // Cancelled while queued.
+        }
+        let started = Instant::now();
+        self.ensure_threads(threads);
+        let result = self.answer(&tokens, max_tokens, temperature, deadline, seed, &tx);
+        let total = started.elapsed();
+        // Free before Done goes out: whoever reads Done sees an idle engine.
+        drop(guard);
+        match result {
+            Ok(out) => {
+                if out.stop == StopReason::Cancelled {
+                    return;
+                }
+                let ttft = out.first_token.map_or(total, |t| t - started);
+                let tokens_per_second = match (out.first_token, out.last_token) {
+                    (Some(a), Some(b)) if out.generated > 1 && b > a => {
+                        f64::from(out.generated - 1) / (b - a).as_secs_f64()
+                    }
+                    _ => 0.0,
+                };
+                let report = GenerationReport {
+                    text: out.text,
+                    stop: out.stop,
+                    timings: Timings {
+                        prompt_tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+                        cached_tokens: u32::try_from(out.reused).unwrap_or(u32::MAX),
+                        generated_tokens: out.generated,
+                        time_to_first_token_ms: ttft.as_millis() as u64,
+                        tokens_per_second,
+                        total_ms: total.as_millis() as u64,
+                        cache_hit: false,
+                        threads: self.threads,
+                    },
+                };
+                send(&tx, TokenEvent::Done(report));
+            }
+            Err(e) => {
+                // The cache may hold half a batch: start clean next time.
+                self.reset_cache();
+                tracing::error!("generation failed: {e}");
+                send(&tx, TokenEvent::Error(e));
+            }
+        }
+    }
+
+    fn answer(
+        &mut self,
+        tokens: &[LlamaToken],
+        max_tokens: u32,
+        temperature: f32,
+        deadline: Instant,
+        seed: u32,
+        tx: &TokenSender<TokenEvent>,
+    ) -> Result<Outcome, EngineError> {
+        let mut out = Outcome {
+            text: String::new(),
+            stop: StopReason::TokenCap,
+            reused: 0,
+            generated: 0,
+            first_token: None,
+            last_token: None,
+        };
+
+        // Reuse the cached prefix, but always evaluate the last prompt token again: its logits
+        // are what the first answer token is sampled from.
+        let mut reuse = common_prefix_len(&self.cached, tokens).min(tokens.len() - 1);
+        if reuse < self.cached.len() {
+            let p0 = u32::try_from(reuse).map_err(internal)?;
+            match self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) {
+                Ok(true) => self.cached.truncate(reuse),
+                // Some cache types cannot drop a partial range; start from scratch then.
+                _ => {
+                    self.reset_cache();
+                    reuse = 0;
+                }
+            }
+        }
+        out.reused = reuse;
+
+        let n_batch = self.cfg.n_batch as usize;
+        let mut pos = reuse;
+        for chunk in tokens[reuse..].chunks(n_batch) {
+            if tx.is_closed() {
+                out.stop = StopReason::Cancelled;
+                return Ok(out);
+            }
+            if Instant::now() >= deadline {
+                out.stop = StopReason::Deadline;
+                return Ok(out);
+            }
+            self.batch.clear();
+            for (i, &t) in chunk.iter().enumerate() {
+                let p = pos + i;
+                let logits = p == tokens.len() - 1;
+                self.batch
+                    .add(t, pos_i32(p)?, &[0], logits)
+                    .map_err(internal)?;
+            }
+            self.ctx
+                .decode(&mut self.batch)
+                .map_err(|e| internal(format!("prompt decode failed: {e}")))?;
+            self.cached.extend_from_slice(chunk);
+            pos += chunk.len();
+        }
+        if max_tokens == 0 {
+            return Ok(out);
+        }
+
+        let vocab = self.model.vocab();
+        let mut sampler = sampler(self.model, temperature, seed);
+        let mut utf8 = Utf8Stream::new();
+        let mut piece = Vec::with_capacity(32);
+        let mut logits_idx = self.batch.n_tokens() - 1;
+        let n_ctx = self.ctx.n_ctx() as usize;
+        out.stop = loop {
+            let token = sampler.sample(&self.ctx, logits_idx);
+            let now = Instant::now();
+            if vocab.is_eog(token) {
+                break StopReason::EndOfGeneration;
+            }
+            out.generated += 1;
+            out.first_token.get_or_insert(now);
+            out.last_token = Some(now);
+
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let text = utf8.push(&piece);
+            if !text.is_empty() {
+                out.text.push_str(&text);
+                if !send(tx, TokenEvent::Token(text)) {
+                    break StopReason::Cancelled;
+                }
+            }
+            if out.generated >= max_tokens || pos >= n_ctx {
+                break StopReason::TokenCap;
+            }
+            if Instant::now() >= deadline {
+                break StopReason::Deadline;
+            }
+            if tx.is_closed() {
+                break StopReason::Cancelled;
+            }
+
+            self.batch.clear();
+            self.batch
+                .add(token, pos_i32(pos)?, &[0], true)
+                .map_err(internal)?;
+            self.ctx
+                .decode(&mut self.batch)
+                .map_err(|e| internal(format!("decode failed: {e}")))?;
+            self.cached.push(token);
+            pos += 1;
+            logits_idx = 0;
+        };
+        utf8.finish();
+        Ok(out)
+    }
+}
+
+fn pos_i32(p: usize) -> Result<i32, EngineError> {
+    i32::try_from(p).map_err(internal)
+}
+
+/// Sends without ever blocking the inference thread; false when the receiver is gone.
+fn send(tx: &TokenSender<TokenEvent>, ev: TokenEvent) -> bool {
+    match tx.try_send(ev) {
+        Ok(()) => true,
+        Err(TokioTrySendError::Closed(_)) => false,
+        // Cannot happen with the capacity `generate` picks; wait rather than lose a token.
+        Err(TokioTrySendError::Full(ev)) => tx.blocking_send(ev).is_ok(),
+    }
+}
+
+/// Penalty → greedy at temperature 0; otherwise penalty → top-k → top-p → temperature → seeded
+/// draw.
+fn sampler(model: &LlamaModel, temperature: f32, seed: u32) -> LlamaSampler {
+    let penalties =
+        LlamaSampler::penalties(model.n_vocab(), PENALTY_LAST_N, PENALTY_REPEAT, 0.0, 0.0);
+    if temperature.is_finite() && temperature > 0.0 {
+        LlamaSampler::chain_simple([
+            penalties,
+            LlamaSampler::top_k(40),
+            LlamaSampler::top_p(0.95, 1),
+            LlamaSampler::temp(temperature),
+            LlamaSampler::dist(seed),
+        ])
+    } else {
+        LlamaSampler::chain_simple([penalties, LlamaSampler::greedy()])
+    }
+}

@@ -1,0 +1,347 @@
+//! `mac-status service install | uninstall | status`: start the host at login, so the installed
+//! PWA always has its host. A LaunchAgent on macOS, a systemd user unit on Linux.
+//!
+//! File generation is pure (and tested as files); only `install`/`uninstall`/`status` touch the
+//! system, through `launchctl` and `systemctl --user`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use thiserror::Error;
+
+pub const LAUNCH_AGENT_LABEL: &str = "dev.macstatus.host";
+pub const SYSTEMD_UNIT: &str = "mac-status.service";
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("no home directory (HOME is not set)")]
+    NoHome,
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {detail}")]
+    Command { command: String, detail: String },
+    #[error("services are supported on macOS (launchd) and Linux (systemd) only")]
+    Unsupported,
+}
+
+/// What the service runs: the binary and its arguments, exactly as on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    pub binary: PathBuf,
+    pub args: Vec<String>,
+    pub working_dir: PathBuf,
+    pub log_file: PathBuf,
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The LaunchAgent property list. `KeepAlive` on crash only, `Background` process type so the
+/// system schedules the monitor politely, logs in `~/Library/Logs`.
+pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
+    let mut args = format!(
+        "\t\t<string>{}</string>\n",
+        xml_escape(&spec.binary.to_string_lossy())
+    );
+    for a in &spec.args {
+        args.push_str(&format!("\t\t<string>{}</string>\n", xml_escape(a)));
+    }
+    let log = xml_escape(&spec.log_file.to_string_lossy());
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>{LAUNCH_AGENT_LABEL}</string>
+	<key>ProgramArguments</key>
+	<array>
+{args}	</array>
+	<key>WorkingDirectory</key>
+	<string>{wd}</string>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>KeepAlive</key>
+	<dict>
+		<key>SuccessfulExit</key>
+		<false/>
+	</dict>
+	<key>ProcessType</key>
+	<string>Background</string>
+	<key>StandardOutPath</key>
+	<string>{log}</string>
+	<key>StandardErrorPath</key>
+	<string>{log}</string>
+</dict>
+</plist>
+"#,
+        wd = xml_escape(&spec.working_dir.to_string_lossy()),
+    )
+}
+
+/// systemd's own quoting for `ExecStart=`: double quotes, backslash escapes, `%` doubled.
+fn systemd_quote(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "%%");
+    format!("\"{escaped}\"")
+}
+
+pub fn systemd_unit(spec: &ServiceSpec) -> String {
+    let exec = std::iter::once(spec.binary.to_string_lossy().into_owned())
+        .chain(spec.args.iter().cloned())
+        .map(|a| systemd_quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "[Unit]\n\
+         Description=Mac Status host (local status dashboard and assistant)\n\
+         After=default.target\n\
+         \n\
+         [Service]\n\
+         ExecStart={exec}\n\
+         WorkingDirectory={wd}\n\
+         Restart=on-failure\n\
+         RestartSec=2\n\
+         Nice=10\n\
+         \n\
+         [Install]\n\
+         WantedBy=default.target\n",
+        wd = spec.working_dir.to_string_lossy(),
+    )
+}
+
+/// Where the service file goes under `home`.
+pub fn service_path(home: &Path) -> Result<PathBuf, ServiceError> {
+    if cfg!(target_os = "macos") {
+        Ok(home
+            .join("Library/LaunchAgents")
+            .join(format!("{LAUNCH_AGENT_LABEL}.plist")))
+    } else if cfg!(target_os = "linux") {
+        Ok(home.join(".config/systemd/user").join(SYSTEMD_UNIT))
+    } else {
+        Err(ServiceError::Unsupported)
+    }
+}
+
+/// The file for this platform.
+pub fn render(spec: &ServiceSpec) -> String {
+    if cfg!(target_os = "macos") {
+        launch_agent_plist(spec)
+    } else {
+        systemd_unit(spec)
+    }
+}
+
+/// Writes the service file under `home` (creating folders) and returns its path.
+pub fn write(spec: &ServiceSpec, home: &Path) -> Result<PathBuf, ServiceError> {
+    let path = service_path(home)?;
+    let write_err = |source| ServiceError::Write {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    if let Some(dir) = spec.log_file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&path, render(spec)).map_err(write_err)?;
+    Ok(path)
+}
+
+pub fn home() -> Result<PathBuf, ServiceError> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or(ServiceError::NoHome)
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<String, ServiceError> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| ServiceError::Command {
+            command: format!("{cmd} {}", args.join(" ")),
+            detail: e.to_string(),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(ServiceError::Command {
+            command: format!("{cmd} {}", args.join(" ")),
+            detail: text.trim().to_string(),
+        })
+    }
+}
+
+fn gui_domain() -> String {
+    // launchd's per-user GUI domain; `id -u` avoids an unsafe libc call.
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "501".into());
+    format!("gui/{uid}")
+}
+
+/// Writes the file and loads it so the host starts now and at every login.
+pub fn install(spec: &ServiceSpec) -> Result<PathBuf, ServiceError> {
+    let path = write(spec, &home()?)?;
+    if cfg!(target_os = "macos") {
+        let domain = gui_domain();
+        // Reload cleanly when already installed.
+        let _ = run(
+            "launchctl",
+            &["bootout", &format!("{domain}/{LAUNCH_AGENT_LABEL}")],
+        );
+        run(
+            "launchctl",
+            &["bootstrap", &domain, &path.to_string_lossy()],
+        )?;
+    } else {
+        run("systemctl", &["--user", "daemon-reload"])?;
+        run("systemctl", &["--user", "enable", "--now", SYSTEMD_UNIT])?;
+    }
+    Ok(path)
+}
+
+pub fn uninstall() -> Result<PathBuf, ServiceError> {
+    let path = service_path(&home()?)?;
+    if cfg!(target_os = "macos") {
+        let _ = run(
+            "launchctl",
+            &["bootout", &format!("{}/{LAUNCH_AGENT_LABEL}", gui_domain())],
+        );
+    } else {
+        let _ = run("systemctl", &["--user", "disable", "--now", SYSTEMD_UNIT]);
+    }
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(|source| ServiceError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if cfg!(target_os = "linux") {
+        let _ = run("systemctl", &["--user", "daemon-reload"]);
+    }
+    Ok(path)
+}
+
+/// A one-paragraph status from the service manager.
+pub fn status() -> Result<String, ServiceError> {
+    let path = service_path(&home()?)?;
+    if !path.exists() {
+        return Ok(format!("not installed ({} does not exist)", path.display()));
+    }
+    let detail = if cfg!(target_os = "macos") {
+        run(
+            "launchctl",
+            &["print", &format!("{}/{LAUNCH_AGENT_LABEL}", gui_domain())],
+        )
+    } else {
+        run(
+            "systemctl",
+            &["--user", "status", "--no-pager", SYSTEMD_UNIT],
+        )
+    };
+    Ok(match detail {
+        Ok(text) => format!("installed at {}\n{}", path.display(), text.trim()),
+        Err(e) => format!("installed at {}, but not loaded: {e}", path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ServiceSpec {
+        ServiceSpec {
+            binary: PathBuf::from("/Users/kei/Apps/Mac Status/mac-status"),
+            args: vec![
+                "--addr".into(),
+                "127.0.0.1:3000".into(),
+                "--model".into(),
+                "/Users/kei/models/a&b <1>.gguf".into(),
+            ],
+            working_dir: PathBuf::from("/Users/kei/Apps/Mac Status"),
+            log_file: PathBuf::from("/Users/kei/Library/Logs/mac-status.log"),
+        }
+    }
+
+    #[test]
+    fn plist_is_a_valid_property_list_with_escaped_arguments() {
+        let xml = launch_agent_plist(&spec());
+        let value: plist::Value = plist::from_bytes(xml.as_bytes()).expect("valid plist");
+        let dict = value.as_dictionary().unwrap();
+        assert_eq!(dict["Label"].as_string(), Some(LAUNCH_AGENT_LABEL));
+        let args: Vec<&str> = dict["ProgramArguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_string().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "/Users/kei/Apps/Mac Status/mac-status",
+                "--addr",
+                "127.0.0.1:3000",
+                "--model",
+                "/Users/kei/models/a&b <1>.gguf"
+            ]
+        );
+        assert_eq!(dict["RunAtLoad"].as_boolean(), Some(true));
+        let keep = dict["KeepAlive"].as_dictionary().unwrap();
+        assert_eq!(keep["SuccessfulExit"].as_boolean(), Some(false));
+        assert_eq!(
+            dict["StandardErrorPath"].as_string(),
+            Some("/Users/kei/Library/Logs/mac-status.log")
+        );
+    }
+
+    #[test]
+    fn systemd_unit_quotes_arguments_and_restarts_on_failure() {
+        let mut s = spec();
+        s.args.push("100%\"x\"".into());
+        let unit = systemd_unit(&s);
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        assert_eq!(
+            exec,
+            r#""/Users/kei/Apps/Mac Status/mac-status" "--addr" "127.0.0.1:3000" "--model" "/Users/kei/models/a&b <1>.gguf" "100%%\"x\"""#
+        );
+        assert!(unit.contains("\nRestart=on-failure\n"));
+        assert!(unit.contains("[Install]\nWantedBy=default.target\n"));
+    }
+
+    #[test]
+    fn write_puts_the_file_where_the_service_manager_looks() {
+        let home = tempfile::tempdir().unwrap();
+        let path = write(&spec(), home.path()).unwrap();
+        let expected = if cfg!(target_os = "macos") {
+            "Library/LaunchAgents/dev.macstatus.host.plist"
+        } else {
+            ".config/systemd/user/mac-status.service"
+        };
+        assert_eq!(path, home.path().join(expected));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&spec()));
+    }
+}
