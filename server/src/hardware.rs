@@ -255,7 +255,7 @@ fn from_sysinfo() -> HardwareInfo {
 /// `8`, `15.5`: whole GiB without decimals.
 fn gib(bytes: u64) -> String {
     let tenths = (bytes as f64 / GIB as f64 * 10.0).round() as u64;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{} GiB", tenths / 10)
     } else {
         format!("{}.{} GiB", tenths / 10, tenths % 10)

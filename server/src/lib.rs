@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod models;
 pub mod optimizer;
 pub mod prompt;
+pub mod pwa;
 pub mod routes;
 pub mod security;
 pub mod service;

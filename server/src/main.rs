@@ -160,6 +160,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.strategy,
         ),
         metrics,
+        build: server::pwa::build_version(&settings.site_root),
         shutdown: shutdown.clone(),
     };
     let app = routes::router(state);

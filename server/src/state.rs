@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub metrics: MetricsHub,
     pub assistant: Assistant,
+    /// This build's app-shell version (see `pwa::build_version`).
+    pub build: String,
     /// Cancelled on Ctrl-C/SIGTERM so open streams end and graceful shutdown can finish.
     pub shutdown: CancellationToken,
 }

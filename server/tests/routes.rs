@@ -41,6 +41,7 @@ fn state() -> AppState {
             Default::default(),
         ),
         metrics,
+        build: "test".into(),
         shutdown: CancellationToken::new(),
     }
 }
