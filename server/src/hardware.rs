@@ -178,19 +178,13 @@ pub fn detect() -> HardwareInfo {
     }
 }
 
-/// Runs `/usr/sbin/sysctl keys…`. A key the running macOS lacks only costs that line (sysctl
-/// reports it on stderr and carries on), so the exit status is ignored.
+/// Runs `/usr/sbin/sysctl keys…` (a key the running macOS lacks only costs that line).
 #[cfg(target_os = "macos")]
-fn read_sysctl(keys: &[&str]) -> std::io::Result<BTreeMap<String, String>> {
-    use std::process::{Command, Stdio};
-    let out = Command::new("/usr/sbin/sysctl")
-        .args(keys)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()?;
-    Ok(crate::metrics::macos::parse_sysctl(
-        &String::from_utf8_lossy(&out.stdout),
-    ))
+fn read_sysctl(
+    keys: &[&str],
+) -> Result<BTreeMap<String, String>, crate::metrics::macos::CommandError> {
+    crate::metrics::macos::run("/usr/sbin/sysctl", keys)
+        .map(|text| crate::metrics::macos::parse_sysctl(&text))
 }
 
 /// `hw` with whatever it lacks taken from `other`.

@@ -53,6 +53,11 @@ fn model(action: ModelAction) -> anyhow::Result<()> {
                 println!("{:<18} {}\n{:<18} {}", e.name, e.description, "", e.file);
             }
         }
+        #[cfg(not(feature = "pull"))]
+        ModelAction::Pull { .. } => {
+            anyhow::bail!("this build has no downloader (built without the `pull` feature)")
+        }
+        #[cfg(feature = "pull")]
         ModelAction::Pull {
             name,
             dir,

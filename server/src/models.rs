@@ -1,8 +1,12 @@
 //! The model catalogue (`models/catalog.toml`, built into the binary) and `model pull`:
 //! a resumable download with a progress bar that installs a file only once its SHA-256 matches.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+#[cfg(feature = "pull")]
+use std::fs::{self, OpenOptions};
+#[cfg(feature = "pull")]
+use std::io::Write;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -11,6 +15,7 @@ use thiserror::Error;
 
 const CATALOG: &str = include_str!("../../models/catalog.toml");
 /// The catalogue's entries name Hugging Face; `--base-url` swaps this prefix for a mirror.
+#[cfg(feature = "pull")]
 const HF_BASE: &str = "https://huggingface.co";
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -121,6 +126,7 @@ pub enum Pulled {
 
 /// Downloads `entry` into `dir`. A partial `<file>.part` from an interrupted run is resumed
 /// with an HTTP range request; the file is renamed into place only after the checksum matches.
+#[cfg(feature = "pull")]
 pub fn pull(
     entry: &CatalogEntry,
     dir: &Path,
@@ -274,6 +280,7 @@ mod tests {
         assert!(matches!(find("gpt-9"), Err(ModelError::Unknown { .. })));
     }
 
+    #[cfg(feature = "pull")]
     #[test]
     fn pypi_models_point_to_the_setup_script() {
         let err = pull(

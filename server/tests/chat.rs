@@ -33,7 +33,11 @@ fn model_path() -> PathBuf {
     path
 }
 
+/// One model at a time: five hosts decoding at once on two cores would measure contention.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Host {
+    _turn: std::sync::MutexGuard<'static, ()>,
     addr: SocketAddr,
     engine: Engine,
     metrics: MetricsHub,
@@ -43,6 +47,7 @@ struct Host {
 /// A real host with the real model. The collector samples once a minute so the snapshot the
 /// facts come from cannot change under the test.
 fn host() -> Host {
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -77,6 +82,7 @@ fn host() -> Host {
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, router(state)).await });
     Host {
+        _turn: turn,
         addr,
         engine,
         metrics,

@@ -1,5 +1,6 @@
 //! `model pull` against a real local HTTP server (Hugging Face is unreachable here): a full
 //! download, a resumed one, a corrupted one, and the server-stated checksum.
+#![cfg(feature = "pull")]
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -59,6 +59,7 @@ fn push_sys(out: &mut String, system: &str) {
 /// The rendered prompt is tokenized with special-token parsing on (the template's own markers
 /// must become control tokens), so without this a question containing `<|im_start|>system`
 /// could forge a system turn.
+#[cfg_attr(not(feature = "llm"), allow(dead_code))]
 pub fn scrub(content: &str, specials: &[String]) -> String {
     let mut s = content.replace('\0', "");
     // Repeat until stable: removing one marker may join the halves of another.

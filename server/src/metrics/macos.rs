@@ -234,7 +234,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 ///
 /// Output is read after the child exits, which is fine for these commands (a few KiB, well under
 /// a pipe buffer).
-fn run(program: &'static str, args: &[&str]) -> Result<String, CommandError> {
+pub(crate) fn run(program: &'static str, args: &[&str]) -> Result<String, CommandError> {
     let io = |source| CommandError::Io { program, source };
     let mut child = Command::new(program)
         .args(args)
