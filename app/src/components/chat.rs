@@ -160,6 +160,11 @@ pub fn ChatPanel() -> impl IntoView {
                     {status.error.clone().unwrap_or_default()}
                 </p>
             })}
+            <Show when=move || live.conn.get() == crate::live::Conn::Offline>
+                <p class="error" id="chat-offline" role="alert">
+                    {move || text(lang.get(), "The assistant needs the Mac Status host: it is not reachable right now.", "アシスタントには Mac Status ホストが必要ですが、現在接続できません。")}
+                </p>
+            </Show>
             <form
                 class="ask"
                 on:submit=move |ev| {
@@ -192,7 +197,7 @@ pub fn ChatPanel() -> impl IntoView {
                     <option value="balanced" selected>{move || text(lang.get(), "Balanced", "バランス")}</option>
                     <option value="quality">{move || text(lang.get(), "Detailed", "詳しく")}</option>
                 </select>
-                <button id="ask" type="submit" disabled=move || busy.get() || !ready>{move || text(lang.get(), "Ask", "質問")}</button>
+                <button id="ask" type="submit" disabled=move || busy.get() || !ready || live.conn.get() == crate::live::Conn::Offline>{move || text(lang.get(), "Ask", "質問")}</button>
                 <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || text(lang.get(), "Stop", "停止")}</button>
             </form>
             {move || answer.get().map(|a| {

@@ -64,6 +64,7 @@ fn start_live(live: LiveState) {
                     live.lang.set(l);
                 }
             }
+            live.restore();
             crate::live::connect(live, WINDOW_MS);
         });
     }
@@ -135,6 +136,19 @@ fn Dashboard() -> impl IntoView {
                 </button>
             </div>
         </header>
+        <Show when=move || live.conn.get() == Conn::Offline>
+            <div class="offline-banner" id="offline-banner" role="status">
+                {move || {
+                    let at = live.snapshot.with(|s| s.as_ref().map(|s| s.taken_at_ms)).unwrap_or(0);
+                    format!(
+                        "{} — {} {}",
+                        tr(Key::Offline),
+                        tr(Key::LastUpdated),
+                        format::clock(at, utc_offset_min()),
+                    )
+                }}
+            </div>
+        </Show>
         <main class="grid">
             <ChatPanel/>
             <HostCard/>

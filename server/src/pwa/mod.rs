@@ -23,6 +23,7 @@ pub const SHELL: &[&str] = &[
     "/pkg/mac-status.css",
     "/manifest.webmanifest",
     "/favicon.svg",
+    "/pwa.js",
     "/icons/icon-192.png",
     "/icons/icon-512.png",
     "/icons/apple-touch-icon.png",

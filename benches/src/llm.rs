@@ -1,0 +1,349 @@
+//! Chat latency: our `Engine` against a bare llama-cpp-2 decode loop on the same model.
+//!
+//! (a) `Engine`, cold prompt (KV cache cleared first) and (b) a bare loop (model loaded once,
+//! greedy, the same rendered prompt, n_ctx, n_batch and threads) run alternately for N rounds;
+//! (c) `Engine` answering a second question that shares the system prompt shows what prefix
+//! reuse saves. Reports median time-to-first-token and decode tokens/s, the ratio ours/bare,
+//! prints a Markdown table and writes JSON.
+//!
+//!     cargo run --release -p benches --bin llm -- --rounds 5 --threads 2
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
+use server::engine::{
+    backend, ChatMessage, Engine, EngineConfig, GenerateRequest, TokenEvent, Utf8Stream,
+};
+
+const N_CTX: u32 = 2048;
+const N_BATCH: u32 = 512;
+
+/// A short status summary like the one the prompt builder produces, ~100 tokens rendered.
+const SYSTEM: &str = "You are Mac Status. Answer in one or two sentences using only these facts.\n\
+CPU: 37% busy (8 cores), top: Xcode 180%\n\
+Memory: 11.2 of 16 GB used, pressure normal\n\
+Disk: 212 GB free of 494 GB\n\
+Battery: 84%, charging\n\
+Network: 1.2 MB/s down, 0.1 MB/s up";
+const QUESTION: &str = "Why is my Mac slow right now?";
+const FOLLOW_UP: &str = "Is the battery charging?";
+
+#[derive(Parser)]
+struct Args {
+    /// Measured rounds per variant (after one untimed warm-up each).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// CPU threads for both loops (default: all logical cores).
+    #[arg(long)]
+    threads: Option<u32>,
+    #[arg(long, default_value = "models/SmolLM2-135M-Instruct-Q4_1.gguf")]
+    model: PathBuf,
+    /// Tokens generated per answer.
+    #[arg(long, default_value_t = 64)]
+    tokens: u32,
+    /// Free-form note stored in the JSON (e.g. "openmp, one core loaded").
+    #[arg(long, default_value = "")]
+    label: String,
+    #[arg(long, default_value = "benches/results/llm.json")]
+    out: PathBuf,
+}
+
+/// One measured answer.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    ttft_ms: f64,
+    decode_tps: f64,
+    prompt_tokens: u32,
+    cached_tokens: u32,
+    generated: u32,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !args.model.is_file() {
+        bail!(
+            "model not found at {} (run scripts/fetch-model.sh)",
+            args.model.display()
+        );
+    }
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(4, |n| n.get() as u32)
+    });
+
+    let mut cfg = EngineConfig::new(&args.model);
+    cfg.n_ctx = N_CTX;
+    cfg.n_batch = N_BATCH;
+    cfg.n_threads = threads;
+    cfg.n_gpu_layers = 0;
+    let engine = Engine::load(cfg).context("loading the engine")?;
+    let messages = vec![ChatMessage::system(SYSTEM), ChatMessage::user(QUESTION)];
+    let prompt = engine.render_prompt(&messages)?;
+
+    let mut bare = Bare::new(&args.model, threads)?;
+    let prompt_tokens = bare.tokenize(&prompt).len();
+
+    // Untimed warm-up of both paths (page cache, compute buffers, CPU clocks).
+    bare.run(&prompt, args.tokens)?;
+    ours(&engine, &messages, args.tokens, true)?;
+
+    let mut a = Vec::new(); // ours, cold
+    let mut b = Vec::new(); // bare
+    let mut c = Vec::new(); // ours, follow-up sharing the system prompt
+    let follow = vec![ChatMessage::system(SYSTEM), ChatMessage::user(FOLLOW_UP)];
+    for round in 0..args.rounds {
+        // Alternate who goes first so drift (thermal, background load) hits both alike.
+        if round % 2 == 0 {
+            b.push(bare.run(&prompt, args.tokens)?);
+            a.push(ours(&engine, &messages, args.tokens, true)?);
+        } else {
+            a.push(ours(&engine, &messages, args.tokens, true)?);
+            b.push(bare.run(&prompt, args.tokens)?);
+        }
+        // The cache now holds the first question: the follow-up reuses the system prompt.
+        c.push(ours(&engine, &follow, args.tokens, false)?);
+        eprintln!(
+            "round {}: ours {:.0} ms / {:.1} tok/s, bare {:.0} ms / {:.1} tok/s, follow-up {:.0} ms ({} cached)",
+            round + 1,
+            a[round].ttft_ms,
+            a[round].decode_tps,
+            b[round].ttft_ms,
+            b[round].decode_tps,
+            c[round].ttft_ms,
+            c[round].cached_tokens
+        );
+    }
+
+    let med = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
+    let ttft = |s: &Sample| s.ttft_ms;
+    let tps = |s: &Sample| s.decode_tps;
+    let (a_ttft, a_tps) = (med(&a, ttft), med(&a, tps));
+    let (b_ttft, b_tps) = (med(&b, ttft), med(&b, tps));
+    let (c_ttft, c_tps) = (med(&c, ttft), med(&c, tps));
+    let c_cached = median(c.iter().map(|s| f64::from(s.cached_tokens)).collect());
+    let c_prompt = median(c.iter().map(|s| f64::from(s.prompt_tokens)).collect());
+
+    println!(
+        "\nLLM latency: {} · {threads} threads · n_ctx {N_CTX} · n_batch {N_BATCH} · greedy · \
+         {} tokens · prompt {prompt_tokens} tokens · median of {} rounds{}\n",
+        engine.model_name(),
+        args.tokens,
+        args.rounds,
+        if args.label.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", args.label)
+        }
+    );
+    println!("| variant | TTFT (ms) | decode (tok/s) | prompt tokens evaluated |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| (b) bare llama-cpp-2 loop | {b_ttft:.1} | {b_tps:.1} | {prompt_tokens} |"
+    );
+    println!("| (a) Engine, cold prompt | {a_ttft:.1} | {a_tps:.1} | {prompt_tokens} |");
+    println!(
+        "| (c) Engine, follow-up sharing the system prompt | {c_ttft:.1} | {c_tps:.1} | {:.0} of {:.0} |",
+        c_prompt - c_cached,
+        c_prompt
+    );
+    println!(
+        "| ratio (a)/(b) | {:.2}x | {:.2}x | |",
+        a_ttft / b_ttft,
+        a_tps / b_tps
+    );
+    println!(
+        "| ratio (c)/(a) | {:.2}x | | |",
+        c_ttft / a_ttft
+    );
+
+    let samples = |v: &[Sample]| {
+        v.iter()
+            .map(|s| {
+                serde_json::json!({
+                    "ttft_ms": s.ttft_ms, "decode_tps": s.decode_tps,
+                    "prompt_tokens": s.prompt_tokens, "cached_tokens": s.cached_tokens,
+                    "generated": s.generated,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let json = serde_json::json!({
+        "model": engine.model_name(),
+        "label": args.label,
+        "threads": threads,
+        "logical_cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "loadavg_at_end": std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_string()),
+        "n_ctx": N_CTX, "n_batch": N_BATCH, "tokens": args.tokens, "rounds": args.rounds,
+        "prompt_tokens": prompt_tokens,
+        "bare": {"ttft_ms_median": b_ttft, "decode_tps_median": b_tps, "samples": samples(&b)},
+        "engine_cold": {"ttft_ms_median": a_ttft, "decode_tps_median": a_tps, "samples": samples(&a)},
+        "engine_follow_up": {"ttft_ms_median": c_ttft, "decode_tps_median": c_tps,
+            "cached_tokens_median": c_cached, "samples": samples(&c)},
+        "ratio_engine_over_bare": {"ttft": a_ttft / b_ttft, "decode_tps": a_tps / b_tps},
+        "ratio_follow_up_over_cold_ttft": c_ttft / a_ttft,
+    });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = args.out.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&json)? + "\n")?;
+    std::fs::rename(&tmp, &args.out)?;
+    println!("\nwrote {}", args.out.display());
+    Ok(())
+}
+
+/// One answer from the engine, timed from the caller's side: TTFT from `generate` to the first
+/// `Token` event (so queueing, templating and tokenizing count); decode tok/s as the engine
+/// measures it, (generated − 1) / (last token − first token), the same definition as `Bare`.
+fn ours(
+    engine: &Engine,
+    messages: &[ChatMessage],
+    tokens: u32,
+    cold: bool,
+) -> Result<Sample> {
+    while !engine.is_idle() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if cold {
+        engine.clear_kv_cache();
+    }
+    let req = GenerateRequest {
+        messages: messages.to_vec(),
+        max_tokens: tokens,
+        temperature: 0.0,
+        deadline: Instant::now() + Duration::from_secs(600),
+        threads: None,
+        seed: 0,
+    };
+    let t0 = Instant::now();
+    let mut rx = engine.generate(req)?;
+    let mut first = None;
+    loop {
+        match rx.blocking_recv() {
+            Some(TokenEvent::Token(_)) => {
+                first.get_or_insert_with(|| t0.elapsed());
+            }
+            Some(TokenEvent::Done(r)) => {
+                let ttft = first.unwrap_or_else(|| t0.elapsed());
+                return Ok(Sample {
+                    ttft_ms: ttft.as_secs_f64() * 1e3,
+                    decode_tps: r.timings.tokens_per_second,
+                    prompt_tokens: r.timings.prompt_tokens,
+                    cached_tokens: r.timings.cached_tokens,
+                    generated: r.timings.generated_tokens,
+                });
+            }
+            Some(TokenEvent::Error(e)) => return Err(e.into()),
+            None => bail!("engine stream ended without Done"),
+        }
+    }
+}
+
+/// The reference: llama-cpp-2's `simple` example loop, nothing else.
+struct Bare {
+    // Field order matters: the context borrows the model and must drop first.
+    ctx: llama_cpp_2::context::LlamaContext<'static>,
+    model: &'static LlamaModel,
+    batch: LlamaBatch<'static>,
+}
+
+impl Bare {
+    fn new(path: &PathBuf, threads: u32) -> Result<Self> {
+        let backend = backend()?;
+        let params = LlamaModelParams::default().with_n_gpu_layers(0);
+        // Leaked: lives for the whole benchmark and lets the context borrow it simply.
+        let model: &'static LlamaModel = Box::leak(Box::new(
+            LlamaModel::load_from_file(backend, path, &params)
+                .map_err(|e| anyhow!("bare loop: loading the model: {e}"))?,
+        ));
+        let t = threads as i32;
+        let ctx = model
+            .new_context(
+                backend,
+                LlamaContextParams::default()
+                    .with_n_ctx(std::num::NonZeroU32::new(N_CTX))
+                    .with_n_batch(N_BATCH)
+                    .with_n_threads(t)
+                    .with_n_threads_batch(t),
+            )
+            .map_err(|e| anyhow!("bare loop: context: {e}"))?;
+        Ok(Bare {
+            ctx,
+            model,
+            batch: LlamaBatch::new(N_BATCH as usize, 1),
+        })
+    }
+
+    fn tokenize(&self, prompt: &str) -> Vec<llama_cpp_2::token::LlamaToken> {
+        self.model.vocab().tokenize(prompt.as_bytes(), true, true)
+    }
+
+    fn run(&mut self, prompt: &str, max_tokens: u32) -> Result<Sample> {
+        self.ctx.clear_kv_cache();
+        let t0 = Instant::now();
+        let tokens = self.tokenize(prompt);
+        self.batch.clear();
+        let last = tokens.len() - 1;
+        for (i, &t) in tokens.iter().enumerate() {
+            self.batch.add(t, i as i32, &[0], i == last)?;
+        }
+        self.ctx.decode(&mut self.batch)?;
+
+        let vocab = self.model.vocab();
+        let mut sampler = LlamaSampler::greedy();
+        let mut utf8 = Utf8Stream::new();
+        let mut text = String::new();
+        let mut pos = tokens.len() as i32;
+        let (mut first, mut last_at, mut n) = (None, t0, 0u32);
+        while n < max_tokens {
+            let token = sampler.sample(&self.ctx, self.batch.n_tokens() - 1);
+            let now = Instant::now();
+            if vocab.is_eog(token) {
+                break;
+            }
+            n += 1;
+            first.get_or_insert(now);
+            last_at = now;
+            text.push_str(&utf8.push(&vocab.token_to_piece(token, false, None)));
+            if n == max_tokens {
+                break;
+            }
+            self.batch.clear();
+            self.batch.add(token, pos, &[0], true)?;
+            self.ctx.decode(&mut self.batch)?;
+            pos += 1;
+        }
+        let first = first.unwrap_or(last_at);
+        let span = (last_at - first).as_secs_f64();
+        Ok(Sample {
+            ttft_ms: (first - t0).as_secs_f64() * 1e3,
+            decode_tps: if n > 1 && span > 0.0 {
+                f64::from(n - 1) / span
+            } else {
+                0.0
+            },
+            prompt_tokens: tokens.len() as u32,
+            cached_tokens: 0,
+            generated: n,
+        })
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}

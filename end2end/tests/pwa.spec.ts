@@ -1,0 +1,129 @@
+import { test, expect, Page } from "@playwright/test";
+import { spawn, ChildProcess } from "node:child_process";
+
+// This spec runs its own host (dashboard only, no model) so it can stop and restart it.
+const PORT = Number(process.env.E2E_PWA_PORT ?? 3212);
+const BASE = `http://127.0.0.1:${PORT}`;
+
+function startHost(): ChildProcess {
+  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model"], {
+    stdio: "ignore",
+  });
+}
+
+async function waitUp(up: boolean) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false);
+    if (ok === up) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`host did not become ${up ? "reachable" : "unreachable"}`);
+}
+
+async function stop(host: ChildProcess) {
+  host.kill("SIGTERM");
+  await new Promise((r) => host.once("exit", r));
+  await waitUp(false);
+}
+
+async function live(page: Page) {
+  await expect(page.locator("#conn")).toHaveClass(/live/);
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("manifest is valid and its icons are real", async ({ request }) => {
+  const host = startHost();
+  try {
+    await waitUp(true);
+    const res = await request.get(`${BASE}/manifest.webmanifest`);
+    expect(res.ok()).toBeTruthy();
+    const m = await res.json();
+    expect(m.name).toBe("Mac Status");
+    expect(m.short_name).toBeTruthy();
+    expect(m.display).toBe("standalone");
+    expect(m.start_url).toMatch(/^\//);
+    expect(m.lang).toBe("en");
+    expect(m.shortcuts.map((s: { name: string }) => s.name)).toEqual(["Status", "Ask about this Mac"]);
+    const purposes = m.icons.map((i: { purpose: string; sizes: string }) => `${i.sizes}:${i.purpose}`);
+    expect(purposes).toEqual(expect.arrayContaining(["192x192:any", "512x512:any", "512x512:maskable"]));
+    for (const icon of m.icons) {
+      const png = await request.get(`${BASE}${icon.src}`);
+      expect(png.headers()["content-type"]).toBe("image/png");
+      const body = await png.body();
+      const [w, h] = [body.readUInt32BE(16), body.readUInt32BE(20)];
+      expect(`${w}x${h}`).toBe(icon.sizes);
+    }
+    const apple = await request.get(`${BASE}/icons/apple-touch-icon.png`);
+    expect(apple.ok()).toBeTruthy();
+  } finally {
+    await stop(host);
+  }
+});
+
+test("offline: the last metrics come back with a banner, and the app goes live again by itself", async ({ page }) => {
+  let host = startHost();
+  try {
+    await waitUp(true);
+    await page.goto(BASE);
+    await live(page);
+    // Installable: the service worker is active and controls the page.
+    const state = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return reg.active?.state;
+    });
+    expect(state).toBe("activated");
+    await page.reload();
+    await live(page);
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    await page.screenshot({ path: "screenshots/pwa-online.png" });
+    // Let a few snapshots be stored.
+    await expect.poll(() => page.evaluate(() => localStorage.getItem("mac-status.last") !== null), { timeout: 10_000 }).toBe(true);
+    const lastCpu = await page.locator("#cpu-total").textContent();
+    const storedAt = await page.evaluate(() => JSON.parse(localStorage.getItem("mac-status.last")!).snapshot.taken_at_ms);
+
+    await stop(host);
+    await expect(page.locator("#offline-banner")).toBeVisible({ timeout: 10_000 });
+
+    // A reload with the host down still opens the app, with the stored numbers and charts.
+    await page.reload();
+    await expect(page.locator("#offline-banner")).toBeVisible({ timeout: 15_000 });
+    await expect(page.locator("#offline-banner")).toContainText(/Offline — last updated at \d\d:\d\d:\d\d/);
+    await expect(page.locator("#cpu-total")).toHaveText(/^\d+\.\d%$/);
+    const shownAt = await page.evaluate(() => JSON.parse(localStorage.getItem("mac-status.last")!).snapshot.taken_at_ms);
+    expect(shownAt).toBeGreaterThanOrEqual(storedAt);
+    await expect(page.locator("#chart-cpu path.s1")).toHaveAttribute("d", /L/);
+    await expect(page.locator("#chat-offline")).toBeVisible();
+    expect(lastCpu).toMatch(/%$/);
+    await page.screenshot({ path: "screenshots/pwa-offline.png", fullPage: true });
+
+    // The host comes back: the page reconnects on its own, no reload.
+    host = startHost();
+    await waitUp(true);
+    await live(page);
+    await expect(page.locator("#offline-banner")).toHaveCount(0);
+  } finally {
+    await stop(host).catch(() => {});
+  }
+});
+
+test("a browser context that is offline still opens the dashboard", async ({ browser }) => {
+  const host = startHost();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await waitUp(true);
+    await page.goto(BASE);
+    await live(page);
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.reload();
+    await live(page);
+    await context.setOffline(true);
+    await page.reload();
+    await expect(page.locator("#cpu-total")).toHaveText(/^\d+\.\d%$/);
+    await expect(page.locator("#offline-banner")).toBeVisible({ timeout: 15_000 });
+  } finally {
+    await context.close();
+    await stop(host);
+  }
+});
