@@ -13,14 +13,19 @@ if ("serviceWorker" in navigator) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = ja() ? "再読み込み" : "Reload";
-    button.addEventListener("click", () => worker.postMessage("skip-waiting"));
+    button.addEventListener("click", () => {
+      accepted = true;
+      worker.postMessage("skip-waiting");
+    });
     bar.append(text, button);
     document.body.append(bar);
   };
-  let reloading = false;
+  // Reload only for an update the user accepted: the first install also changes the
+  // controller (clients.claim), and that must not reload the page under the user.
+  let accepted = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (reloading) return;
-    reloading = true;
+    if (!accepted) return;
+    accepted = false;
     location.reload();
   });
   window.addEventListener("load", async () => {

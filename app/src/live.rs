@@ -60,6 +60,16 @@ pub fn push_point(history: &mut Vec<HistoryPoint>, p: HistoryPoint, window_ms: u
     history.drain(..stale);
 }
 
+/// Both histories in time order, each instant once: the page's own (from the host or the
+/// service worker's copy) and the browser's stored one may each hold points the other lacks.
+pub fn merge_history(a: Vec<HistoryPoint>, b: Vec<HistoryPoint>) -> Vec<HistoryPoint> {
+    let mut all = a;
+    all.extend(b);
+    all.sort_by_key(|p| p.t_ms);
+    all.dedup_by_key(|p| p.t_ms);
+    all
+}
+
 /// What the browser keeps of the last live state, so the app opens with it offline.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stored {
@@ -95,7 +105,8 @@ impl LiveState {
             .with_untracked(|s| s.as_ref().map(|s| s.taken_at_ms))
             .unwrap_or(0);
         if stored.snapshot.taken_at_ms > current {
-            self.history.set(stored.history);
+            self.history
+                .update(|h| *h = merge_history(std::mem::take(h), stored.history));
             self.snapshot.set(Some(stored.snapshot));
         }
     }
@@ -177,6 +188,15 @@ fn open_stream(state: LiveState, window_ms: u64, attempt: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_history_is_ordered_and_unique() {
+        let merged = merge_history(vec![pt(3), pt(1)], vec![pt(2), pt(3), pt(4)]);
+        assert_eq!(
+            merged.iter().map(|p| p.t_ms).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

@@ -3,7 +3,9 @@
 //! (a) `Engine`, cold prompt (KV cache cleared first) and (b) a bare loop (model loaded once,
 //! greedy, the same rendered prompt, n_ctx, n_batch and threads) run alternately for N rounds;
 //! (c) `Engine` answering a second question that shares the system prompt shows what prefix
-//! reuse saves. Reports median time-to-first-token and decode tokens/s, the ratio ours/bare,
+//! reuse saves; (d) the same after the request asks for one thread fewer, which makes the
+//! engine move its KV cache to a new context (the optimizer lowers threads when the Mac is
+//! busy). Reports median time-to-first-token and decode tokens/s, the ratio ours/bare,
 //! prints a Markdown table and writes JSON.
 //!
 //!     cargo run --release -p benches --bin llm -- --rounds 5 --threads 2
@@ -34,6 +36,7 @@ Battery: 84%, charging\n\
 Network: 1.2 MB/s down, 0.1 MB/s up";
 const QUESTION: &str = "Why is my Mac slow right now?";
 const FOLLOW_UP: &str = "Is the battery charging?";
+const FOLLOW_UP_2: &str = "How much disk space is free?";
 
 #[derive(Parser)]
 struct Args {
@@ -51,6 +54,11 @@ struct Args {
     /// Free-form note stored in the JSON (e.g. "openmp, one core loaded").
     #[arg(long, default_value = "")]
     label: String,
+    /// Skip the bare loop: only our engine runs in the process. With the `openmp` feature each
+    /// decoding thread gets its own OpenMP team, and two teams on few cores make libgomp
+    /// throttle its spinning, which slows both; this isolates the engine.
+    #[arg(long)]
+    engine_only: bool,
     #[arg(long, default_value = "benches/results/llm.json")]
     out: PathBuf,
 }
@@ -73,9 +81,9 @@ fn main() -> Result<()> {
             args.model.display()
         );
     }
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(4, |n| n.get() as u32)
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get() as u32));
 
     let mut cfg = EngineConfig::new(&args.model);
     cfg.n_ctx = N_CTX;
@@ -86,37 +94,57 @@ fn main() -> Result<()> {
     let messages = vec![ChatMessage::system(SYSTEM), ChatMessage::user(QUESTION)];
     let prompt = engine.render_prompt(&messages)?;
 
-    let mut bare = Bare::new(&args.model, threads)?;
-    let prompt_tokens = bare.tokenize(&prompt).len();
+    let mut bare = if args.engine_only {
+        None
+    } else {
+        Some(Bare::new(&args.model, threads)?)
+    };
+    let prompt_tokens = engine.count_tokens(&prompt)?; // Same vocabulary as the bare loop.
 
     // Untimed warm-up of both paths (page cache, compute buffers, CPU clocks).
-    bare.run(&prompt, args.tokens)?;
-    ours(&engine, &messages, args.tokens, true)?;
+    if let Some(bare) = bare.as_mut() {
+        bare.run(&prompt, args.tokens)?;
+    }
+    ours(&engine, &messages, args.tokens, true, None)?;
 
     let mut a = Vec::new(); // ours, cold
     let mut b = Vec::new(); // bare
     let mut c = Vec::new(); // ours, follow-up sharing the system prompt
+    let mut d = Vec::new(); // ours, follow-up right after a thread-count switch
     let follow = vec![ChatMessage::system(SYSTEM), ChatMessage::user(FOLLOW_UP)];
+    let follow_2 = vec![ChatMessage::system(SYSTEM), ChatMessage::user(FOLLOW_UP_2)];
+    let fewer = (threads > 1).then(|| threads - 1);
     for round in 0..args.rounds {
         // Alternate who goes first so drift (thermal, background load) hits both alike.
-        if round % 2 == 0 {
-            b.push(bare.run(&prompt, args.tokens)?);
-            a.push(ours(&engine, &messages, args.tokens, true)?);
-        } else {
-            a.push(ours(&engine, &messages, args.tokens, true)?);
-            b.push(bare.run(&prompt, args.tokens)?);
+        match bare.as_mut() {
+            Some(bare) if round % 2 == 0 => {
+                b.push(bare.run(&prompt, args.tokens)?);
+                a.push(ours(&engine, &messages, args.tokens, true, None)?);
+            }
+            Some(bare) => {
+                a.push(ours(&engine, &messages, args.tokens, true, None)?);
+                b.push(bare.run(&prompt, args.tokens)?);
+            }
+            None => a.push(ours(&engine, &messages, args.tokens, true, None)?),
         }
         // The cache now holds the first question: the follow-up reuses the system prompt.
-        c.push(ours(&engine, &follow, args.tokens, false)?);
+        c.push(ours(&engine, &follow, args.tokens, false, None)?);
+        if let Some(fewer) = fewer {
+            d.push(ours(&engine, &follow_2, args.tokens, false, Some(fewer))?);
+            // Back to the configured count, untimed, so (a) never pays for a switch.
+            ours(&engine, &follow_2, 1, false, None)?;
+        }
         eprintln!(
-            "round {}: ours {:.0} ms / {:.1} tok/s, bare {:.0} ms / {:.1} tok/s, follow-up {:.0} ms ({} cached)",
+            "round {}: ours {:.0} ms / {:.1} tok/s, bare {:.0} ms / {:.1} tok/s, follow-up {:.0} ms ({} cached){}",
             round + 1,
             a[round].ttft_ms,
             a[round].decode_tps,
-            b[round].ttft_ms,
-            b[round].decode_tps,
+            b.get(round).map_or(f64::NAN, |s| s.ttft_ms),
+            b.get(round).map_or(f64::NAN, |s| s.decode_tps),
             c[round].ttft_ms,
-            c[round].cached_tokens
+            c[round].cached_tokens,
+            d.get(round)
+                .map_or(String::new(), |s| format!(", after a thread switch {:.0} ms", s.ttft_ms)),
         );
     }
 
@@ -126,6 +154,7 @@ fn main() -> Result<()> {
     let (a_ttft, a_tps) = (med(&a, ttft), med(&a, tps));
     let (b_ttft, b_tps) = (med(&b, ttft), med(&b, tps));
     let (c_ttft, c_tps) = (med(&c, ttft), med(&c, tps));
+    let (d_ttft, d_tps) = (med(&d, ttft), med(&d, tps));
     let c_cached = median(c.iter().map(|s| f64::from(s.cached_tokens)).collect());
     let c_prompt = median(c.iter().map(|s| f64::from(s.prompt_tokens)).collect());
 
@@ -143,22 +172,31 @@ fn main() -> Result<()> {
     );
     println!("| variant | TTFT (ms) | decode (tok/s) | prompt tokens evaluated |");
     println!("|---|---:|---:|---:|");
-    println!(
-        "| (b) bare llama-cpp-2 loop | {b_ttft:.1} | {b_tps:.1} | {prompt_tokens} |"
-    );
+    if bare.is_some() {
+        println!("| (b) bare llama-cpp-2 loop | {b_ttft:.1} | {b_tps:.1} | {prompt_tokens} |");
+    }
     println!("| (a) Engine, cold prompt | {a_ttft:.1} | {a_tps:.1} | {prompt_tokens} |");
     println!(
         "| (c) Engine, follow-up sharing the system prompt | {c_ttft:.1} | {c_tps:.1} | {:.0} of {:.0} |",
         c_prompt - c_cached,
         c_prompt
     );
+    if let Some(fewer) = fewer {
+        println!(
+            "| (d) Engine, follow-up after switching to {fewer} thread(s) | {d_ttft:.1} | {d_tps:.1} | {:.0} of {:.0} |",
+            median(d.iter().map(|s| f64::from(s.prompt_tokens - s.cached_tokens)).collect()),
+            median(d.iter().map(|s| f64::from(s.prompt_tokens)).collect()),
+        );
+    }
+    if bare.is_some() {
+        println!(
+            "| ratio (a)/(b), ours/bare | {:.2}x | {:.2}x | |",
+            a_ttft / b_ttft,
+            a_tps / b_tps
+        );
+    }
     println!(
-        "| ratio (a)/(b) | {:.2}x | {:.2}x | |",
-        a_ttft / b_ttft,
-        a_tps / b_tps
-    );
-    println!(
-        "| ratio (c)/(a) | {:.2}x | | |",
+        "| ratio (c)/(a), prefix reuse | {:.2}x | | |",
         c_ttft / a_ttft
     );
 
@@ -176,6 +214,7 @@ fn main() -> Result<()> {
     let json = serde_json::json!({
         "model": engine.model_name(),
         "label": args.label,
+        "engine_only": args.engine_only,
         "threads": threads,
         "logical_cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "loadavg_at_end": std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_string()),
@@ -186,6 +225,8 @@ fn main() -> Result<()> {
         "engine_follow_up": {"ttft_ms_median": c_ttft, "decode_tps_median": c_tps,
             "cached_tokens_median": c_cached, "samples": samples(&c)},
         "ratio_engine_over_bare": {"ttft": a_ttft / b_ttft, "decode_tps": a_tps / b_tps},
+        "engine_follow_up_after_thread_switch": {"threads": fewer, "ttft_ms_median": d_ttft,
+            "decode_tps_median": d_tps, "samples": samples(&d)},
         "ratio_follow_up_over_cold_ttft": c_ttft / a_ttft,
     });
     if let Some(dir) = args.out.parent() {
@@ -206,6 +247,7 @@ fn ours(
     messages: &[ChatMessage],
     tokens: u32,
     cold: bool,
+    threads: Option<u32>,
 ) -> Result<Sample> {
     while !engine.is_idle() {
         std::thread::sleep(Duration::from_millis(1));
@@ -218,7 +260,7 @@ fn ours(
         max_tokens: tokens,
         temperature: 0.0,
         deadline: Instant::now() + Duration::from_secs(600),
-        threads: None,
+        threads,
         seed: 0,
     };
     let t0 = Instant::now();

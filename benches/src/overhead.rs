@@ -1,6 +1,8 @@
 //! Host overhead: CPU time and resident memory of the real `mac-status` binary over a window,
-//! idle with no client (the baseline, same command) and idle with one dashboard connected
-//! (a page load, its server function call, then the live SSE stream held open).
+//! in three runs of one command: idle with no client (the baseline), idle with one dashboard
+//! connected (a page load, its server function call, then the live SSE stream held open) —
+//! both as a dashboard-only host (`--no-model`) — and the same dashboard with the default
+//! model loaded and resident.
 //!
 //! Linux reads `/proc/<pid>/stat` and `/proc/<pid>/status`; macOS uses `ps`.
 //!
@@ -74,6 +76,7 @@ fn main() -> Result<()> {
         "seconds": args.seconds,
         "idle": {"cpu_pct": idle.cpu_pct_of_core, "rss_mb_end": idle.rss_mb_end, "rss_mb_max": idle.rss_mb_max},
         "dashboard": {"cpu_pct": dash.cpu_pct_of_core, "rss_mb_end": dash.rss_mb_end, "rss_mb_max": dash.rss_mb_max, "events": dash.events},
+        "dashboard_with_model": {"cpu_pct": with_model.cpu_pct_of_core, "rss_mb_end": with_model.rss_mb_end, "rss_mb_max": with_model.rss_mb_max, "events": with_model.events},
         "ratio": ratio,
     });
     if let Some(dir) = args.out.parent() {
@@ -86,8 +89,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn scenario(args: &Args, with_dashboard: bool) -> Result<Usage> {
-    let mut host = Host::start(args)?;
+fn scenario(args: &Args, with_dashboard: bool, extra: &[String]) -> Result<Usage> {
+    let mut host = Host::start(args, extra)?;
     // Let start-up (model warm-up, first samples) finish before measuring.
     thread::sleep(Duration::from_secs(3));
     let stop = Arc::new(AtomicBool::new(false));
@@ -125,13 +128,14 @@ fn scenario(args: &Args, with_dashboard: bool) -> Result<Usage> {
 struct Host(Child);
 
 impl Host {
-    fn start(args: &Args) -> Result<Host> {
+    fn start(args: &Args, extra: &[String]) -> Result<Host> {
         let child = Command::new(&args.binary)
             .arg("--addr")
             .arg(format!("127.0.0.1:{}", args.port))
             .arg("--site-root")
             .arg(&args.site_root)
             .args(&args.host_arg)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -39,16 +39,16 @@ test("charts draw from history and grow with the stream", async ({ page }) => {
 
 test("the language toggle switches to Japanese and back, and is remembered", async ({ page }) => {
   await waitHydratedAndLive(page);
-  await expect(page.locator("#memory-title")).toHaveText("Memory");
+  await expect(page.locator("#memory-title")).toContainText("Memory");
   await page.locator("#lang-toggle").click();
-  await expect(page.locator("#memory-title")).toHaveText("メモリ");
+  await expect(page.locator("#memory-title")).toContainText("メモリ");
   await expect(page.locator("html")).toHaveAttribute("lang", "ja");
   await expect(page.locator("#lang-toggle")).toHaveText("English");
   await page.reload();
   await expect(page.locator("#conn")).toHaveClass(/live/);
-  await expect(page.locator("#memory-title")).toHaveText("メモリ");
+  await expect(page.locator("#memory-title")).toContainText("メモリ");
   await page.locator("#lang-toggle").click();
-  await expect(page.locator("#memory-title")).toHaveText("Memory");
+  await expect(page.locator("#memory-title")).toContainText("Memory");
 });
 
 test("the process table sorts by the clicked column", async ({ page }) => {

@@ -68,17 +68,18 @@ test("offline: the last metrics come back with a banner, and the app goes live a
     await page.goto(BASE);
     await live(page);
     // Installable: the service worker is active and controls the page.
-    const state = await page.evaluate(async () => {
-      const reg = await navigator.serviceWorker.ready;
-      return reg.active?.state;
-    });
-    expect(state).toBe("activated");
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await expect
+      .poll(() => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.state))
+      .toBe("activated");
     await page.reload();
     await live(page);
     expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
     await page.screenshot({ path: "screenshots/pwa-online.png" });
     // Let a few snapshots be stored.
-    await expect.poll(() => page.evaluate(() => localStorage.getItem("mac-status.last") !== null), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => page.evaluate(() => JSON.parse(localStorage.getItem("mac-status.last") ?? '{"history":[]}').history.length), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(3);
     const lastCpu = await page.locator("#cpu-total").textContent();
     const storedAt = await page.evaluate(() => JSON.parse(localStorage.getItem("mac-status.last")!).snapshot.taken_at_ms);
 

@@ -80,7 +80,7 @@ pub fn ChatPanel() -> impl IntoView {
     let answer = RwSignal::new(None::<Answer>);
     let turns = RwSignal::new(Vec::<Turn>::new());
     let busy = RwSignal::new(false);
-    let abort = StoredValue::new_local(None::<AbortHandle>);
+    let abort = abort_store();
     let status = use_context::<crate::chat::AssistantStatus>().unwrap_or_default();
     let ready = status.ready;
 
@@ -228,6 +228,24 @@ pub fn ChatPanel() -> impl IntoView {
     .into_any()
 }
 
+/// Where the Stop button finds the running request. The browser's `AbortController` is not
+/// `Send`, so it lives in local storage there; server rendering never has one.
+#[cfg(feature = "hydrate")]
+type AbortStore = StoredValue<Option<AbortHandle>, LocalStorage>;
+#[cfg(not(feature = "hydrate"))]
+type AbortStore = StoredValue<Option<AbortHandle>>;
+
+fn abort_store() -> AbortStore {
+    #[cfg(feature = "hydrate")]
+    {
+        StoredValue::new_local(None)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        StoredValue::new(None)
+    }
+}
+
 /// Stops an in-flight answer (the host frees the engine when the connection closes).
 #[derive(Clone)]
 pub struct AbortHandle(#[cfg(feature = "hydrate")] web_sys::AbortController);
@@ -245,7 +263,7 @@ fn start_request(
     _answer: RwSignal<Option<Answer>>,
     _busy: RwSignal<bool>,
     _turns: RwSignal<Vec<Turn>>,
-    _abort: StoredValue<Option<AbortHandle>, LocalStorage>,
+    _abort: AbortStore,
 ) {
 }
 
@@ -255,7 +273,7 @@ fn start_request(
     answer: RwSignal<Option<Answer>>,
     busy: RwSignal<bool>,
     turns: RwSignal<Vec<Turn>>,
-    abort: StoredValue<Option<AbortHandle>, LocalStorage>,
+    abort: AbortStore,
 ) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
