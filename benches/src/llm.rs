@@ -99,7 +99,6 @@ fn main() -> Result<()> {
     } else {
         Some(Bare::new(&args.model, threads)?)
     };
-    let prompt_tokens = engine.count_tokens(&prompt)?; // Same vocabulary as the bare loop.
 
     // Untimed warm-up of both paths (page cache, compute buffers, CPU clocks).
     if let Some(bare) = bare.as_mut() {
@@ -148,6 +147,8 @@ fn main() -> Result<()> {
         );
     }
 
+    // As the engine tokenized it (special tokens parsed), the same as the bare loop.
+    let prompt_tokens = a.first().map_or(0, |s| s.prompt_tokens);
     let med = |v: &[Sample], f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
     let ttft = |s: &Sample| s.ttft_ms;
     let tps = |s: &Sample| s.decode_tps;

@@ -141,7 +141,7 @@ impl Inner {
         let model_name = cfg
             .model_path
             .file_stem()
-            .map(|s| s.to_string_lossy().trim_end_matches(".gguf").to_string())
+            .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".into());
         tracing::info!(
             model = %model_name,
@@ -654,20 +654,32 @@ fn send(tx: &TokenSender<TokenEvent>, ev: TokenEvent) -> bool {
     }
 }
 
-/// Penalty → greedy at temperature 0; otherwise penalty → top-k → top-p → temperature → seeded
-/// draw.
+/// Greedy at temperature 0, otherwise top-k → top-p → temperature → seeded draw; both after a
+/// repetition penalty.
+///
+/// llama.cpp's penalty sampler looks up every candidate in a hash map: over the full 49k
+/// vocabulary that is ~130 µs a token, more than the rest of sampling. A top-k cut first makes it
+/// ~4x cheaper and changes nothing: at most `PENALTY_LAST_N` distinct tokens are penalized and a
+/// penalty only lowers a logit, so the best `n` tokens after penalties are always among the best
+/// `n + PENALTY_LAST_N` before them.
 fn sampler(model: &LlamaModel, temperature: f32, seed: u32) -> LlamaSampler {
+    const TOP_K: i32 = 40;
     let penalties =
         LlamaSampler::penalties(model.n_vocab(), PENALTY_LAST_N, PENALTY_REPEAT, 0.0, 0.0);
     if temperature.is_finite() && temperature > 0.0 {
         LlamaSampler::chain_simple([
+            LlamaSampler::top_k(TOP_K + PENALTY_LAST_N),
             penalties,
-            LlamaSampler::top_k(40),
+            LlamaSampler::top_k(TOP_K),
             LlamaSampler::top_p(0.95, 1),
             LlamaSampler::temp(temperature),
             LlamaSampler::dist(seed),
         ])
     } else {
-        LlamaSampler::chain_simple([penalties, LlamaSampler::greedy()])
+        LlamaSampler::chain_simple([
+            LlamaSampler::top_k(1 + PENALTY_LAST_N),
+            penalties,
+            LlamaSampler::greedy(),
+        ])
     }
 }
