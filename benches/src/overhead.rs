@@ -49,8 +49,10 @@ struct Usage {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let idle = scenario(&args, false)?;
-    let dash = scenario(&args, true)?;
+    let no_model = ["--no-model".to_string()];
+    let idle = scenario(&args, false, &no_model)?;
+    let dash = scenario(&args, true, &no_model)?;
+    let with_model = scenario(&args, true, &[])?;
     println!(
         "\nHost overhead over {} s (one process, this machine):\n",
         args.seconds
@@ -58,8 +60,9 @@ fn main() -> Result<()> {
     println!("| scenario | CPU (% of one core) | RSS at end (MB) | RSS max (MB) | SSE events |");
     println!("|---|---|---|---|---|");
     for (name, u) in [
-        ("idle, no client (baseline)", &idle),
-        ("idle, one dashboard connected", &dash),
+        ("dashboard-only host, no client (baseline)", &idle),
+        ("dashboard-only host, one dashboard connected", &dash),
+        ("model loaded, one dashboard connected", &with_model),
     ] {
         println!(
             "| {name} | {:.2} | {:.1} | {:.1} | {} |",
