@@ -2,6 +2,7 @@
 # Lighthouse (npm lighthouse@12.2.3, Debian's Chromium) against the real release host, plus the
 # compressed transfer size of the app's WASM + JS + CSS (budget: 350 KB brotli).
 #   cargo leptos build --release --precompress && bash benches/lighthouse.sh
+#   PRESET=desktop bash benches/lighthouse.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -19,8 +20,11 @@ HOST=$!
 trap 'kill $HOST 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
+# PRESET=desktop for the Mac the app is for; Lighthouse's default is a throttled phone.
+PRESET_ARG=()
+[[ -n "${PRESET:-}" ]] && PRESET_ARG=(--preset="$PRESET")
 CHROME_PATH="$CHROME" "$TOOLS/node_modules/.bin/lighthouse" "http://127.0.0.1:$PORT/" \
-  --quiet --output=json --output-path="$OUT/lighthouse.json" \
+  "${PRESET_ARG[@]}" --quiet --output=json --output-path="$OUT/lighthouse.json" \
   --only-categories=performance,accessibility,best-practices \
   --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run"
 
