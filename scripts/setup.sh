@@ -39,8 +39,13 @@ apt_install() {
 case "$(uname -s)" in
   Linux)
     if have apt-get; then
-      pkgs=(cmake clang libclang-dev pkg-config python3 python3-pip nodejs npm curl ca-certificates)
-      ((WITH_TEST)) && pkgs+=(chromium)
+      pkgs=(cmake clang libclang-dev pkg-config curl ca-certificates)
+      # Node.js and Python may come from elsewhere (nodesource, pyenv): install Debian's only
+      # when the command is missing, so they never fight over the same files.
+      have npm || pkgs+=(nodejs npm)
+      have python3 || pkgs+=(python3)
+      python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
+      ((WITH_TEST)) && { have chromium || pkgs+=(chromium); }
       apt_install "${pkgs[@]}"
     else
       say "Not a Debian-like system: install cmake, clang, libclang, node/npm, python3 yourself."

@@ -99,21 +99,12 @@ fn Dashboard() -> impl IntoView {
         }
     };
 
+    // Short, fixed-width states: the pill never reflows the header (the offline banner below
+    // carries the details).
     let conn_text = move || match live.conn.get() {
-        Conn::Live => tr(Key::Live).to_string(),
-        Conn::Connecting => tr(Key::Connecting).to_string(),
-        Conn::Offline => {
-            let at = live
-                .snapshot
-                .with(|s| s.as_ref().map(|s| s.taken_at_ms))
-                .unwrap_or(0);
-            format!(
-                "{} — {} {}",
-                tr(Key::Offline),
-                tr(Key::LastUpdated),
-                format::clock(at, utc_offset_min())
-            )
-        }
+        Conn::Live => tr(Key::Live),
+        Conn::Connecting => tr(Key::Connecting),
+        Conn::Offline => tr(Key::Offline),
     };
     let conn_class = move || match live.conn.get() {
         Conn::Live => "conn live",
@@ -289,7 +280,7 @@ fn CpuCard() -> impl IntoView {
                 let lvl = Thresholds::CPU.level(p);
                 view! {
                     <li class=format!("core level-{lvl:?}").to_lowercase() title=format!("#{i}: {p:.0}%")>
-                        <span class="core-fill" style=format!("height:{:.0}%", p.clamp(0.0, 100.0))></span>
+                        <span class="core-fill" style=format!("transform:scaleY({:.2})", p.clamp(0.0, 100.0) / 100.0)></span>
                         <span class="sr-only">{format!("core {i}: {p:.0}%")}</span>
                     </li>
                 }
