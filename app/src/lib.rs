@@ -42,7 +42,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="apple-mobile-web-app-status-bar-style" content="default"/>
                 <script type="module" src="/pwa.js"></script>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // Hydrate when the browser is idle: the server-rendered numbers paint first, the WASM
+                // (the largest download) stays off the critical path.
+                <HydrationScripts options defer=true/>
                 <MetaTags/>
             </head>
             <body>
