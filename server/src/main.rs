@@ -127,7 +127,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("profile: {reason}");
     }
     let engine = match &settings.model {
-        None => Err(EngineError::Internal("started with --no-model".into())),
+        None => Err(EngineError::Disabled),
         Some(path) => {
             let p = &report.profile;
             let cfg = EngineConfig {

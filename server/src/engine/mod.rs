@@ -83,6 +83,8 @@ pub enum EngineError {
     QueueFull,
     #[error("this build has no local model engine (built without the `llm` feature)")]
     NotBuilt,
+    #[error("no model was loaded: the host was started with --no-model (dashboard only)")]
+    Disabled,
     #[error("the prompt and answer need {needed} tokens but the context holds {n_ctx}")]
     ContextOverflow { needed: usize, n_ctx: u32 },
     #[error("engine error: {0}")]
@@ -97,6 +99,7 @@ impl EngineError {
             EngineError::ModelCorrupt { .. } => "model_corrupt",
             EngineError::QueueFull => "queue_full",
             EngineError::NotBuilt => "engine_not_built",
+            EngineError::Disabled => "model_disabled",
             EngineError::ContextOverflow { .. } => "context_overflow",
             EngineError::Internal(_) => "engine_internal",
         }
