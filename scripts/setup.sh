@@ -91,7 +91,7 @@ fi
 if ((WITH_TEST)); then
   if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
     say "npm ci (end2end)"
-    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --silent)
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
   fi
 fi
 say "setup complete"
