@@ -157,19 +157,29 @@ pub struct HistoryPoint {
 }
 
 impl HistoryPoint {
-    /// The chart point for one sample: rates summed over interfaces and disks, unknown rates as 0.
+    /// The chart point for one sample, the same on the host (history) and in the browser (live
+    /// stream): rates summed over disks and interfaces, an unknown rate as 0, and loopback left
+    /// out — the page's own stream runs over it and would otherwise chart itself.
     pub fn from_snapshot(s: &Snapshot) -> Self {
         let sum = |it: &mut dyn Iterator<Item = Option<f64>>| it.flatten().sum::<f64>();
+        let nets = || s.networks.iter().filter(|n| !is_loopback(&n.interface));
         HistoryPoint {
             t_ms: s.taken_at_ms,
             cpu_pct: s.cpu.total_pct,
             mem_pct: s.memory.used_pct(),
-            net_rx_bps: sum(&mut s.networks.iter().map(|n| n.rx_bps)),
-            net_tx_bps: sum(&mut s.networks.iter().map(|n| n.tx_bps)),
+            net_rx_bps: sum(&mut nets().map(|n| n.rx_bps)),
+            net_tx_bps: sum(&mut nets().map(|n| n.tx_bps)),
             disk_read_bps: sum(&mut s.disks.iter().map(|d| d.read_bps)),
             disk_write_bps: sum(&mut s.disks.iter().map(|d| d.write_bps)),
         }
     }
+}
+
+/// Loopback interface names: Linux `lo`, macOS `lo0` (and further `loN`).
+pub fn is_loopback(interface: &str) -> bool {
+    interface
+        .strip_prefix("lo")
+        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// How worried the UI should look; shown with colour *and* text.

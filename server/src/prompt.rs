@@ -284,19 +284,13 @@ fn disk_facts(f: &mut Facts, s: &Snapshot) {
     }
 }
 
-fn is_loopback(interface: &str) -> bool {
-    interface
-        .strip_prefix("lo")
-        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
-}
-
 /// Receive and send rates summed over the non-loopback interfaces; `None` when no interface
 /// has a rate yet (the first sample).
 pub(crate) fn network_rates(s: &Snapshot) -> (Option<f64>, Option<f64>) {
     let sum = |pick: fn(&app::model::NetStats) -> Option<f64>| {
         s.networks
             .iter()
-            .filter(|n| !is_loopback(&n.interface))
+            .filter(|n| !app::model::is_loopback(&n.interface))
             .filter_map(pick)
             .fold(None, |acc: Option<f64>, b| Some(acc.unwrap_or(0.0) + b))
     };

@@ -4,34 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use app::model::{HistoryPoint, Snapshot};
-
-/// Interface names that are loopback: excluded from the network sums, because the UI's own
-/// stream to the browser runs over loopback and would otherwise chart itself.
-fn is_loopback(interface: &str) -> bool {
-    interface == "lo" || interface == "lo0"
-}
-
-/// The chart point for one snapshot: whole-machine CPU and memory share, and the sums of the
-/// current per-disk and per-interface rates (an unknown rate counts as 0).
-pub fn point_from(snapshot: &Snapshot) -> HistoryPoint {
-    let sum = |it: &mut dyn Iterator<Item = Option<f64>>| it.map(|v| v.unwrap_or(0.0)).sum();
-    let nets = || {
-        snapshot
-            .networks
-            .iter()
-            .filter(|n| !is_loopback(&n.interface))
-    };
-    HistoryPoint {
-        t_ms: snapshot.taken_at_ms,
-        cpu_pct: snapshot.cpu.total_pct,
-        mem_pct: snapshot.memory.used_pct(),
-        net_rx_bps: sum(&mut nets().map(|n| n.rx_bps)),
-        net_tx_bps: sum(&mut nets().map(|n| n.tx_bps)),
-        disk_read_bps: sum(&mut snapshot.disks.iter().map(|d| d.read_bps)),
-        disk_write_bps: sum(&mut snapshot.disks.iter().map(|d| d.write_bps)),
-    }
-}
+use app::model::HistoryPoint;
 
 /// Ring of [`HistoryPoint`]s, oldest first.
 #[derive(Debug, Clone)]
@@ -98,7 +71,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::{CpuStats, DiskStats, MemoryStats, NetStats};
+    use app::model::{CpuStats, DiskStats, MemoryStats, NetStats, Snapshot};
 
     fn at(t_ms: u64) -> HistoryPoint {
         HistoryPoint {
@@ -214,7 +187,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let p = point_from(&snap);
+        let p = HistoryPoint::from_snapshot(&snap);
         assert_eq!(p.t_ms, 42);
         assert_eq!(p.cpu_pct, 12.5);
         assert_eq!(p.mem_pct, 25.0);

@@ -97,7 +97,7 @@ impl MetricsHub {
         });
         let first = Arc::new(collector.sample());
         let mut ring = History::new(cfg.history_resolution, cfg.history_capacity);
-        ring.push(history::point_from(&first));
+        ring.push(HistoryPoint::from_snapshot(&first));
         let history = Arc::new(Mutex::new(ring));
         let (tx, rx) = watch::channel(first);
         let (stop_tx, stop_rx) = mpsc::channel();
@@ -169,7 +169,7 @@ fn run(
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
         let snapshot = Arc::new(collector.sample());
-        lock(&history).push(history::point_from(&snapshot));
+        lock(&history).push(HistoryPoint::from_snapshot(&snapshot));
         // `send_replace` stores the value even when nobody is subscribed.
         tx.send_replace(snapshot);
 
