@@ -45,7 +45,8 @@ case "$(uname -s)" in
       have npm || pkgs+=(nodejs npm)
       have python3 || pkgs+=(python3)
       python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
-      ((WITH_TEST)) && { have chromium || pkgs+=(chromium); }
+      # fonts-noto-cjk: without it Chromium draws Japanese answers as empty boxes.
+      ((WITH_TEST)) && { have chromium || pkgs+=(chromium); pkgs+=(fonts-noto-cjk); }
       apt_install "${pkgs[@]}"
     else
       say "Not a Debian-like system: install cmake, clang, libclang, node/npm, python3 yourself."

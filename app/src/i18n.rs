@@ -1,4 +1,4 @@
-//! UI text in English and Japanese. A tiny table beats a framework for ~60 strings, and a
+//! UI text in English and Japanese. A tiny table beats a framework for ~100 strings, and a
 //! missing key is a compile error (every key is a match arm), never a blank label.
 
 use serde::{Deserialize, Serialize};
@@ -107,6 +107,38 @@ pub enum Key {
     SortBy,
     Dashboard,
     Chat,
+    ChatTitle,
+    /// The Ask button is still enabled: the host answers with the diagnosis alone.
+    ChatNoModel,
+    ChatOffline,
+    Question,
+    QuestionPlaceholder,
+    AnswerStyle,
+    StrategySpeed,
+    StrategyBalanced,
+    StrategyQuality,
+    AskButton,
+    StopButton,
+    FactsUsedLabel,
+    FactsUsed,
+    CachedAnswer,
+    FirstToken,
+    PromptTokens,
+    Reused,
+    CutDeadline,
+    CutStopped,
+    CutLength,
+    Diagnosis,
+    /// `{model}`: the model's name.
+    ExplainedBy,
+    /// `{model}`, `{language}`: followed by the command that installs a model that can.
+    ModelHint,
+    ModelOff,
+    ModelBusy,
+    UnverifiedTitle,
+    UnverifiedLegend,
+    English,
+    Japanese,
 }
 
 pub fn t(lang: Lang, key: Key) -> &'static str {
@@ -206,7 +238,76 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, Dashboard) => "ダッシュボード",
         (Lang::En, Chat) => "Ask",
         (Lang::Ja, Chat) => "質問する",
+        (Lang::En, ChatTitle) => "Ask about this Mac",
+        (Lang::Ja, ChatTitle) => "この Mac について質問する",
+        (Lang::En, ChatNoModel) => "No model is loaded: answers will be the measured diagnosis only.",
+        (Lang::Ja, ChatNoModel) => "モデルが読み込まれていないため、回答は計測による診断のみになります。",
+        (Lang::En, ChatOffline) => "The assistant needs the Mac Status host: it is not reachable right now.",
+        (Lang::Ja, ChatOffline) => "アシスタントには Mac Status ホストが必要ですが、現在接続できません。",
+        (Lang::En, Question) => "Question",
+        (Lang::Ja, Question) => "質問",
+        (Lang::En, QuestionPlaceholder) => "Why is my Mac slow?",
+        (Lang::Ja, QuestionPlaceholder) => "Mac が遅いのはなぜ？",
+        (Lang::En, AnswerStyle) => "Answer style",
+        (Lang::Ja, AnswerStyle) => "回答スタイル",
+        (Lang::En, StrategySpeed) => "Fast",
+        (Lang::Ja, StrategySpeed) => "速さ優先",
+        (Lang::En, StrategyBalanced) => "Balanced",
+        (Lang::Ja, StrategyBalanced) => "バランス",
+        (Lang::En, StrategyQuality) => "Detailed",
+        (Lang::Ja, StrategyQuality) => "詳しく",
+        (Lang::En, AskButton) => "Ask",
+        (Lang::Ja, AskButton) => "質問",
+        (Lang::En, StopButton) => "Stop",
+        (Lang::Ja, StopButton) => "停止",
+        (Lang::En, FactsUsedLabel) => "Facts the answer used",
+        (Lang::Ja, FactsUsedLabel) => "回答に使われた数値",
+        (Lang::En, FactsUsed) => "Facts used",
+        (Lang::Ja, FactsUsed) => "使われた数値",
+        (Lang::En, CachedAnswer) => "cached answer",
+        (Lang::Ja, CachedAnswer) => "キャッシュされた回答",
+        (Lang::En, FirstToken) => "first token",
+        (Lang::Ja, FirstToken) => "最初のトークン",
+        (Lang::En, PromptTokens) => "prompt tokens",
+        (Lang::Ja, PromptTokens) => "プロンプトトークン",
+        (Lang::En, Reused) => "reused",
+        (Lang::Ja, Reused) => "再利用",
+        (Lang::En, CutDeadline) => "cut at the time limit",
+        (Lang::Ja, CutDeadline) => "制限時間で打ち切り",
+        (Lang::En, CutStopped) => "stopped",
+        (Lang::Ja, CutStopped) => "停止しました",
+        (Lang::En, CutLength) => "cut at the length limit",
+        (Lang::Ja, CutLength) => "長さの上限で打ち切り",
+        (Lang::En, Diagnosis) => "Measured diagnosis",
+        (Lang::Ja, Diagnosis) => "計測による診断",
+        (Lang::En, ExplainedBy) => "Explanation by the model ({model})",
+        (Lang::Ja, ExplainedBy) => "モデルによる説明（{model}）",
+        (Lang::En, ModelHint) => "The current model ({model}) does not write {language}, so the answer above is the measured diagnosis. To get explanations in {language}, install a model that does:",
+        (Lang::Ja, ModelHint) => "現在のモデル（{model}）は{language}を書けないため、上の回答は計測による診断です。{language}で説明を得るには、書けるモデルを次のコマンドで入れてください:",
+        (Lang::En, ModelOff) => "No model is loaded, so this answer is the measured diagnosis only.",
+        (Lang::Ja, ModelOff) => "モデルが読み込まれていないため、この回答は計測による診断のみです。",
+        (Lang::En, ModelBusy) => "The model is busy with other questions, so this answer is the measured diagnosis only. Ask again for an explanation.",
+        (Lang::Ja, ModelBusy) => "モデルが他の質問を処理中のため、この回答は計測による診断のみです。説明が必要ならもう一度質問してください。",
+        (Lang::En, UnverifiedTitle) => "not in the measured facts",
+        (Lang::Ja, UnverifiedTitle) => "計測値にない数値",
+        (Lang::En, UnverifiedLegend) => "Underlined numbers are not in the measured facts: the model may have made them up.",
+        (Lang::Ja, UnverifiedLegend) => "下線の数値は計測値にありません。モデルが作った数値かもしれません。",
+        (Lang::En, English) => "English",
+        (Lang::Ja, English) => "英語",
+        (Lang::En, Japanese) => "Japanese",
+        (Lang::Ja, Japanese) => "日本語",
     }
+}
+
+/// `of`'s name in `lang`.
+pub fn language_name(lang: Lang, of: Lang) -> &'static str {
+    t(
+        lang,
+        match of {
+            Lang::En => Key::English,
+            Lang::Ja => Key::Japanese,
+        },
+    )
 }
 
 pub fn level_text(lang: Lang, level: Level) -> &'static str {
@@ -256,5 +357,16 @@ mod tests {
         assert_ne!(t(Lang::En, Key::Memory), t(Lang::Ja, Key::Memory));
         assert_eq!(t(Lang::En, Key::SwitchLanguage), "日本語");
         assert_eq!(level_text(Lang::Ja, Level::Critical), "危険");
+    }
+
+    #[test]
+    fn templates_keep_their_placeholders_in_both_languages() {
+        for lang in [Lang::En, Lang::Ja] {
+            assert!(t(lang, Key::ExplainedBy).contains("{model}"));
+            let hint = t(lang, Key::ModelHint);
+            assert!(hint.contains("{model}") && hint.contains("{language}"));
+        }
+        assert_eq!(language_name(Lang::En, Lang::Ja), "Japanese");
+        assert_eq!(language_name(Lang::Ja, Lang::Ja), "日本語");
     }
 }

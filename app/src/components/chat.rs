@@ -1,11 +1,12 @@
-//! The chat: ask about this machine, watch the answer stream in beside the facts it was built
-//! from. The request is `POST /api/v1/chat`; the answer is Server-Sent Events read from the
-//! fetch body, the same mechanism as the dashboard's live stream.
+//! The chat: ask about this machine, see the host's measured diagnosis at once, then the
+//! model's explanation stream in beside the facts it was built from. The request is
+//! `POST /api/v1/chat`; the answer is Server-Sent Events read from the fetch body, the same
+//! mechanism as the dashboard's live stream.
 
 use leptos::prelude::*;
 
-use crate::chat::{ChatEvent, Fact, StopReason, Strategy, Timings, Turn};
-use crate::i18n::Lang;
+use crate::chat::{ChatEvent, Explanation, Fact, Finding, StopReason, Strategy, Timings, Turn};
+use crate::i18n::{language_name, level_text, t, Key, Lang};
 use crate::live::LiveState;
 
 /// How many earlier exchanges go back to the host with a new question.
@@ -15,9 +16,16 @@ const KEEP_TURNS: usize = 3;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Answer {
     pub question: String,
+    /// The question's language, from `Start`: findings are shown in it.
+    pub language: Lang,
     pub text: String,
     pub facts: Vec<Fact>,
+    pub findings: Vec<Finding>,
+    /// `None` until the diagnosis arrives.
+    pub explanation: Option<Explanation>,
     pub done: Option<(StopReason, bool, Timings)>,
+    /// Numbers in the final `text`, as written there, that match no measured fact.
+    pub unverified: Vec<String>,
     pub error: Option<String>,
     /// Number of token events applied so far (tests watch the answer grow).
     pub chunks: u32,
@@ -27,7 +35,20 @@ impl Answer {
     /// Folds one streamed event into the answer.
     pub fn apply(&mut self, ev: ChatEvent) {
         match ev {
-            ChatEvent::Start { facts, .. } => self.facts = facts,
+            ChatEvent::Start {
+                facts, language, ..
+            } => {
+                self.facts = facts;
+                self.language = Lang::from_code(&language).unwrap_or_default();
+            }
+            ChatEvent::Diagnosis {
+                findings,
+                explanation,
+                ..
+            } => {
+                self.findings = findings;
+                self.explanation = Some(explanation);
+            }
             ChatEvent::Token { text } => {
                 self.text.push_str(&text);
                 self.chunks += 1;
@@ -37,13 +58,119 @@ impl Answer {
                 stop,
                 cut,
                 timings,
+                unverified,
             } => {
                 self.text = answer;
+                self.unverified = unverified;
                 self.done = Some((stop, cut, timings));
             }
             ChatEvent::Error { message, .. } => self.error = Some(message),
         }
     }
+
+    /// True when no model explains: the findings are the whole answer, and `text` only
+    /// repeats them (it still goes back to the host as history).
+    pub fn diagnosis_only(&self) -> bool {
+        self.explanation.as_ref().is_some_and(|e| !e.follows())
+            || matches!(self.done, Some((StopReason::DiagnosisOnly, ..)))
+    }
+}
+
+/// A piece of answer text; numbers are told apart so the UI can mark them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Plain(&'a str),
+    Number(&'a str),
+    /// A number the host found in no measured fact.
+    Unverified(&'a str),
+}
+
+/// Splits `text` into plain runs and numbers; a number written exactly as one of `unverified`
+/// (the host's list) is `Unverified`, so "3.7" marks neither "13.7" nor "3.75".
+pub fn segments<'a>(text: &'a str, unverified: &[String]) -> Vec<Segment<'a>> {
+    let mut out = Vec::new();
+    let mut plain_from = 0;
+    for span in number_spans(text) {
+        if plain_from < span.start {
+            out.push(Segment::Plain(&text[plain_from..span.start]));
+        }
+        let number = &text[span.clone()];
+        out.push(if unverified.iter().any(|u| u == number) {
+            Segment::Unverified(number)
+        } else {
+            Segment::Number(number)
+        });
+        plain_from = span.end;
+    }
+    if plain_from < text.len() {
+        out.push(Segment::Plain(&text[plain_from..]));
+    }
+    out
+}
+
+/// Where the numbers in `text` are, read the way the host's number check reads them, so an
+/// underline lands on exactly what it reported: digits (full-width too) with `,ddd` groups
+/// and one decimal part; not digits glued to a word (`M1`, `x86`, `v2.1`, `3rd`; a byte
+/// unit like `2GB` is fine), nor a list marker (`1.` starting a line).
+fn number_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let chars: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
+    let at = |k: usize| chars.get(k).map(|&(_, c)| c);
+    let digit_at = |k: usize| at(k).is_some_and(|c| c.is_ascii_digit());
+    let byte = |k: usize| chars.get(k).map_or(text.len(), |&(i, _)| i);
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        if !digit_at(k) {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        let glued_before = start > 0
+            && at(start - 1).is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == '.');
+        while digit_at(k) {
+            k += 1;
+            if at(k) == Some(',') && (1..=3).all(|o| digit_at(k + o)) && !digit_at(k + 4) {
+                k += 1;
+            }
+        }
+        if matches!(at(k), Some('.' | ',')) && digit_at(k + 1) {
+            k += 1;
+            while digit_at(k) {
+                k += 1;
+            }
+        }
+        let mut unit_end = k;
+        while at(unit_end).is_some_and(|c| c.is_ascii_alphabetic() || c == '/') {
+            unit_end += 1;
+        }
+        let glued_after = unit_end > k && !is_byte_unit(&text[byte(k)..byte(unit_end)]);
+        let line_start = text[..byte(start)]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|l| l.trim().is_empty() || l.trim() == "-");
+        let list_marker = line_start
+            && matches!(at(k), Some('.' | ')'))
+            && at(k + 1).is_none_or(char::is_whitespace);
+        if !(glued_before || glued_after || list_marker) {
+            out.push(byte(start)..byte(k));
+        }
+    }
+    out
+}
+
+/// Full-width digits and separators read as ASCII ones.
+fn fold(c: char) -> char {
+    match c {
+        '０'..='９' | '．' | '，' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        c => c,
+    }
+}
+
+fn is_byte_unit(unit: &str) -> bool {
+    matches!(
+        unit.trim_end_matches("/s").to_ascii_lowercase().as_str(),
+        "b" | "bytes" | "k" | "kb" | "kib" | "mb" | "mib" | "g" | "gb" | "gib" | "tb" | "tib"
+    )
 }
 
 /// Splits complete SSE frames off the front of `buf`, returning their `data:` payloads.
@@ -64,17 +191,50 @@ pub fn take_sse_frames(buf: &mut Vec<u8>) -> Vec<String> {
     out
 }
 
-fn text(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Ja => ja,
+/// The CSS/attribute name of a level or topic: its serde name.
+fn wire_name(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The line under the answer: speed figures, or what ended it early.
+fn status_line(lang: Lang, stop: StopReason, cut: bool, timings: &Timings) -> String {
+    let mut s = if stop == StopReason::DiagnosisOnly {
+        format!("{} · {} ms", t(lang, Key::Diagnosis), timings.total_ms)
+    } else if timings.cache_hit {
+        t(lang, Key::CachedAnswer).to_string()
+    } else {
+        format!(
+            "{} {} ms · {:.0} tok/s · {} {} ({} {}) · {} ms",
+            t(lang, Key::FirstToken),
+            timings.time_to_first_token_ms,
+            timings.tokens_per_second,
+            timings.prompt_tokens,
+            t(lang, Key::PromptTokens),
+            timings.cached_tokens,
+            t(lang, Key::Reused),
+            timings.total_ms
+        )
+    };
+    if cut {
+        let why = match stop {
+            StopReason::Deadline => Key::CutDeadline,
+            StopReason::Cancelled => Key::CutStopped,
+            _ => Key::CutLength,
+        };
+        s.push_str(" · ");
+        s.push_str(t(lang, why));
     }
+    s
 }
 
 #[component]
 pub fn ChatPanel() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let lang = live.lang;
+    let tr = move |k: Key| t(lang.get(), k);
     let question = RwSignal::new(String::new());
     let strategy = RwSignal::new(Strategy::Balanced);
     let answer = RwSignal::new(None::<Answer>);
@@ -82,11 +242,12 @@ pub fn ChatPanel() -> impl IntoView {
     let busy = RwSignal::new(false);
     let abort = abort_store();
     let status = use_context::<crate::chat::AssistantStatus>().unwrap_or_default();
-    let ready = status.ready;
+    let offline = move || live.conn.get() == crate::live::Conn::Offline;
 
+    // No model is no reason to refuse a question: the host still sends the diagnosis.
     let ask = move || {
         let q = question.get_untracked().trim().to_string();
-        if q.is_empty() || busy.get_untracked() || !ready {
+        if q.is_empty() || busy.get_untracked() {
             return;
         }
         busy.set(true);
@@ -109,61 +270,17 @@ pub fn ChatPanel() -> impl IntoView {
         });
     };
 
-    let status_line = move || {
-        answer.with(|a| {
-            a.as_ref().and_then(|a| {
-                a.done.as_ref().map(|(stop, cut, t)| {
-                    let mut s = if t.cache_hit {
-                        text(lang.get(), "cached answer", "キャッシュされた回答").to_string()
-                    } else {
-                        format!(
-                            "{} {} ms · {:.0} tok/s · {} {} ({} {}) · {} ms",
-                            text(lang.get(), "first token", "最初のトークン"),
-                            t.time_to_first_token_ms,
-                            t.tokens_per_second,
-                            t.prompt_tokens,
-                            text(lang.get(), "prompt tokens", "プロンプトトークン"),
-                            t.cached_tokens,
-                            text(lang.get(), "reused", "再利用"),
-                            t.total_ms
-                        )
-                    };
-                    if *cut {
-                        s.push_str(match stop {
-                            StopReason::Deadline => text(
-                                lang.get(),
-                                " · cut at the time limit",
-                                " · 制限時間で打ち切り",
-                            ),
-                            StopReason::Cancelled => {
-                                text(lang.get(), " · stopped", " · 停止しました")
-                            }
-                            _ => text(
-                                lang.get(),
-                                " · cut at the length limit",
-                                " · 長さの上限で打ち切り",
-                            ),
-                        });
-                    }
-                    s
-                })
-            })
-        })
-    };
-
     view! {
         <section class="card wide chat" id="chat" aria-labelledby="chat-title">
-            <h2 id="chat-title">{move || text(lang.get(), "Ask about this Mac", "この Mac について質問する")}</h2>
-            {(!ready).then(|| view! {
-                <p class="error" id="chat-unavailable" role="alert" data-code=status.error_code.clone().unwrap_or_default()>
-                    {move || text(lang.get(), "The assistant is off: ", "アシスタントは使えません: ")}
-                    {status.error.clone().unwrap_or_default()}
+            <h2 id="chat-title">{move || tr(Key::ChatTitle)}</h2>
+            {(!status.ready).then(|| view! {
+                <p class="note muted" id="chat-unavailable" role="status" data-code=status.error_code.clone().unwrap_or_default()>
+                    {move || tr(Key::ChatNoModel)}
+                    {status.error.clone().map(|e| format!(" ({e})"))}
                 </p>
             })}
-            <Show when=move || live.conn.get() == crate::live::Conn::Offline>
-                <p class="error" id="chat-offline" role="alert">
-                    {move || text(lang.get(), "The assistant needs the Mac Status host: it is not reachable right now.", "アシスタントには Mac Status ホストが必要ですが、現在接続できません。")}
-                </p>
+            <Show when=offline>
+                <p class="error" id="chat-offline" role="alert">{move || tr(Key::ChatOffline)}</p>
             </Show>
             <form
                 class="ask"
@@ -172,17 +289,17 @@ pub fn ChatPanel() -> impl IntoView {
                     ask();
                 }
             >
-                <label class="sr-only" for="question">{move || text(lang.get(), "Question", "質問")}</label>
+                <label class="sr-only" for="question">{move || tr(Key::Question)}</label>
                 <input
                     id="question"
                     type="text"
                     maxlength="1000"
                     autocomplete="off"
-                    placeholder=move || text(lang.get(), "Why is my Mac slow?", "Mac が遅いのはなぜ？")
+                    placeholder=move || tr(Key::QuestionPlaceholder)
                     prop:value=move || question.get()
                     on:input=move |ev| question.set(event_target_value(&ev))
                 />
-                <label class="sr-only" for="strategy">{move || text(lang.get(), "Answer style", "回答スタイル")}</label>
+                <label class="sr-only" for="strategy">{move || tr(Key::AnswerStyle)}</label>
                 <select
                     id="strategy"
                     on:change=move |ev| {
@@ -193,39 +310,131 @@ pub fn ChatPanel() -> impl IntoView {
                         })
                     }
                 >
-                    <option value="speed">{move || text(lang.get(), "Fast", "速さ優先")}</option>
-                    <option value="balanced" selected>{move || text(lang.get(), "Balanced", "バランス")}</option>
-                    <option value="quality">{move || text(lang.get(), "Detailed", "詳しく")}</option>
+                    <option value="speed">{move || tr(Key::StrategySpeed)}</option>
+                    <option value="balanced" selected>{move || tr(Key::StrategyBalanced)}</option>
+                    <option value="quality">{move || tr(Key::StrategyQuality)}</option>
                 </select>
-                <button id="ask" type="submit" disabled=move || busy.get() || !ready || live.conn.get() == crate::live::Conn::Offline>{move || text(lang.get(), "Ask", "質問")}</button>
-                <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || text(lang.get(), "Stop", "停止")}</button>
+                <button id="ask" type="submit" disabled=move || busy.get() || offline()>{move || tr(Key::AskButton)}</button>
+                <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || tr(Key::StopButton)}</button>
             </form>
-            {move || answer.get().map(|a| {
-                let chunks = a.chunks;
-                view! {
-                    <div class="exchange">
-                        <div class="answer-col">
-                            <p class="q">{a.question.clone()}</p>
-                            <p class="answer" id="answer" aria-live="polite" data-chunks=chunks data-done=a.done.is_some().to_string()>
-                                {a.text.clone()}
-                            </p>
-                            {a.error.clone().map(|e| view! { <p class="error" id="chat-error" role="alert">{e}</p> })}
-                            <p class="timings muted" id="timings">{status_line}</p>
-                        </div>
-                        <aside class="facts" id="facts" aria-label=move || text(lang.get(), "Facts the answer used", "回答に使われた数値")>
-                            <h3>{move || text(lang.get(), "Facts used", "使われた数値")}</h3>
-                            <dl>
-                                {a.facts.iter().map(|f| view! {
-                                    <div class="row" data-key=f.key.clone()><dt>{f.label.clone()}</dt><dd>{f.value.clone()}</dd></div>
-                                }).collect_view()}
-                            </dl>
-                        </aside>
-                    </div>
-                }
-            })}
+            {move || answer.get().map(|a| exchange(a, lang))}
         </section>
     }
     .into_any()
+}
+
+/// One question and its answer: the diagnosis first, then the model's explanation (or why
+/// there is none), beside the facts card.
+fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
+    let tr = move |k: Key| t(lang.get(), k);
+    let answer_lang = a.language;
+    let diagnosis_only = a.diagnosis_only();
+    let model_text = if diagnosis_only {
+        Vec::new()
+    } else {
+        segments(&a.text, &a.unverified)
+    };
+    let flagged = model_text
+        .iter()
+        .any(|s| matches!(s, Segment::Unverified(_)));
+    let model_text = model_text
+        .into_iter()
+        .map(|s| match s {
+            Segment::Unverified(n) => view! {
+                <u class="unverified" title=move || tr(Key::UnverifiedTitle) data-unverified=n.to_string()>{n.to_string()}</u>
+            }
+            .into_any(),
+            Segment::Plain(s) | Segment::Number(s) => s.to_string().into_any(),
+        })
+        .collect_view();
+    let diagnosis = a.explanation.is_some().then(|| {
+        view! {
+            <section class="diagnosis" id="diagnosis" lang=answer_lang.code() aria-labelledby="diagnosis-title">
+                <h3 id="diagnosis-title">{move || tr(Key::Diagnosis)}</h3>
+                <ul class="findings">
+                    {a.findings.iter().map(|f| finding(f, answer_lang)).collect_view()}
+                </ul>
+            </section>
+        }
+    });
+    let note = a.explanation.clone().map(|e| match e {
+        Explanation::Model { model } => view! {
+            <p class="answer-label" id="answer-label">{move || tr(Key::ExplainedBy).replace("{model}", &model)}</p>
+        }
+        .into_any(),
+        Explanation::LanguageNotSupported {
+            model,
+            language,
+            pull_command,
+        } => view! {
+            <div class="model-hint" id="model-hint" data-language=language.code()>
+                <p>
+                    {move || {
+                        tr(Key::ModelHint)
+                            .replace("{model}", &model)
+                            .replace("{language}", language_name(lang.get(), language))
+                    }}
+                </p>
+                <code>{pull_command}</code>
+            </div>
+        }
+        .into_any(),
+        Explanation::ModelUnavailable { code, message } => view! {
+            <p class="note muted" id="model-note" data-code=code title=message>{move || tr(Key::ModelOff)}</p>
+        }
+        .into_any(),
+        Explanation::Busy => view! {
+            <p class="note muted" id="model-note" data-code="busy">{move || tr(Key::ModelBusy)}</p>
+        }
+        .into_any(),
+    });
+    view! {
+        <div class="exchange">
+            <div class="answer-col">
+                <p class="q">{a.question.clone()}</p>
+                {diagnosis}
+                {note}
+                <p class="answer" id="answer" lang=answer_lang.code() aria-live="polite" hidden=diagnosis_only data-chunks=a.chunks data-done=a.done.is_some().to_string()>
+                    {model_text}
+                </p>
+                {flagged.then(|| view! {
+                    <p class="legend muted" id="unverified-legend">{move || tr(Key::UnverifiedLegend)}</p>
+                })}
+                {a.error.clone().map(|e| view! { <p class="error" id="chat-error" role="alert">{e}</p> })}
+                <p class="timings muted" id="timings">
+                    {a.done.map(|(stop, cut, timings)| move || status_line(lang.get(), stop, cut, &timings))}
+                </p>
+            </div>
+            <aside class="facts" id="facts" aria-label=move || tr(Key::FactsUsedLabel)>
+                <h3>{move || tr(Key::FactsUsed)}</h3>
+                <dl>
+                    {a.facts.iter().map(|f| view! {
+                        <div class="row" data-key=f.key.clone()><dt>{f.label.clone()}</dt><dd>{f.value.clone()}</dd></div>
+                    }).collect_view()}
+                </dl>
+            </aside>
+        </div>
+    }
+}
+
+/// One finding: its level as a badge (text and colour), its sentence with the numbers in bold.
+fn finding(f: &Finding, lang: Lang) -> impl IntoView {
+    let level = wire_name(&f.level);
+    let text = segments(f.text(lang), &[])
+        .into_iter()
+        .map(|s| match s {
+            Segment::Number(n) | Segment::Unverified(n) => {
+                view! { <b class="num">{n.to_string()}</b> }.into_any()
+            }
+            Segment::Plain(s) => s.to_string().into_any(),
+        })
+        .collect_view();
+    view! {
+        <li class=format!("finding level-{level}") data-topic=wire_name(&f.topic) data-level=level.clone()>
+            <span class=format!("badge level-{level}")>{level_text(lang, f.level)}</span>
+            <span class="text">{text}</span>
+        </li>
+    }
 }
 
 /// Where the Stop button finds the running request. The browser's `AbortController` is not
@@ -328,11 +537,17 @@ fn start_request(
                 }
                 for data in take_sse_frames(&mut buf) {
                     if let Ok(ev) = serde_json::from_str::<ChatEvent>(&data) {
+                        let diagnosis = matches!(ev, ChatEvent::Diagnosis { .. });
                         answer.update(|a| {
                             if let Some(a) = a {
                                 a.apply(ev)
                             }
                         });
+                        // Let the diagnosis render on its own even when tokens (or a cached
+                        // answer) arrived in the same chunk: it is the part to trust first.
+                        if diagnosis {
+                            gloo_timers::future::TimeoutFuture::new(0).await;
+                        }
                     }
                 }
             }
@@ -365,6 +580,8 @@ fn start_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::Topic;
+    use crate::model::Level;
 
     #[test]
     fn sse_frames_split_only_when_complete() {
@@ -374,6 +591,26 @@ mod tests {
         buf.extend(b":2}\n\n: keep-alive\n\n");
         assert_eq!(take_sse_frames(&mut buf), vec!["{\"b\":2}".to_string()]);
         assert!(buf.is_empty());
+    }
+
+    fn finding(level: Level, en: &str, ja: &str) -> Finding {
+        Finding {
+            topic: Topic::Cpu,
+            level,
+            facts: vec!["cpu.total".into()],
+            en: en.into(),
+            ja: ja.into(),
+        }
+    }
+
+    fn done(answer: &str, stop: StopReason, unverified: &[&str]) -> ChatEvent {
+        ChatEvent::Done {
+            answer: answer.into(),
+            stop,
+            cut: false,
+            timings: Timings::default(),
+            unverified: unverified.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
@@ -388,19 +625,139 @@ mod tests {
             }],
             language: "en".into(),
         });
+        a.apply(ChatEvent::Diagnosis {
+            findings: vec![finding(
+                Level::Warning,
+                "CPU is 82 % busy.",
+                "CPU使用率は82%です。",
+            )],
+            explanation: Explanation::Model {
+                model: "SmolLM2".into(),
+            },
+            snapshot: Box::default(),
+        });
+        assert_eq!(a.findings.len(), 1);
+        assert!(!a.diagnosis_only());
+        assert!(a.text.is_empty(), "the diagnosis is not model text");
         a.apply(ChatEvent::Token {
             text: "Your ".into(),
         });
         a.apply(ChatEvent::Token { text: "CPU".into() });
         assert_eq!((a.text.as_str(), a.chunks), ("Your CPU", 2));
-        a.apply(ChatEvent::Done {
-            answer: "Your CPU is fine.".into(),
-            stop: StopReason::EndOfGeneration,
-            cut: false,
-            timings: Timings::default(),
-        });
-        assert_eq!(a.text, "Your CPU is fine.");
+        a.apply(done(
+            "Your CPU is 82 % busy, 3.7 GHz.",
+            StopReason::EndOfGeneration,
+            &["3.7"],
+        ));
+        assert_eq!(a.text, "Your CPU is 82 % busy, 3.7 GHz.");
+        assert_eq!(a.unverified, vec!["3.7".to_string()]);
         assert_eq!(a.facts[0].value, "12.0%");
+        assert_eq!(a.language, Lang::En);
         assert!(a.done.is_some());
+    }
+
+    #[test]
+    fn a_diagnosis_without_model_is_the_whole_answer() {
+        let mut a = Answer::default();
+        a.apply(ChatEvent::Start {
+            intents: vec![],
+            facts: vec![],
+            language: "ja".into(),
+        });
+        a.apply(ChatEvent::Diagnosis {
+            findings: vec![finding(Level::Normal, "Fine.", "正常です。")],
+            explanation: Explanation::LanguageNotSupported {
+                model: "SmolLM2".into(),
+                language: Lang::Ja,
+                pull_command: "mac-status model pull qwen".into(),
+            },
+            snapshot: Box::default(),
+        });
+        assert!(a.diagnosis_only());
+        a.apply(done("正常です。", StopReason::DiagnosisOnly, &[]));
+        assert_eq!(a.language, Lang::Ja);
+        assert_eq!(a.findings[0].text(a.language), "正常です。");
+        assert_eq!(
+            a.text, "正常です。",
+            "kept for the history sent with the next question"
+        );
+        assert!(a.done.is_some() && a.chunks == 0);
+
+        let busy = Answer {
+            explanation: Some(Explanation::Busy),
+            ..Default::default()
+        };
+        assert!(busy.diagnosis_only());
+    }
+
+    #[test]
+    fn findings_mark_every_number() {
+        use Segment::*;
+        assert_eq!(
+            segments("CPU is 82 % busy; node (40 %) uses 1,024 MB.", &[]),
+            vec![
+                Plain("CPU is "),
+                Number("82"),
+                Plain(" % busy; node ("),
+                Number("40"),
+                Plain(" %) uses "),
+                Number("1,024"),
+                Plain(" MB."),
+            ]
+        );
+        assert_eq!(
+            segments("CPU使用率は82%です。", &[]),
+            vec![Plain("CPU使用率は"), Number("82"), Plain("%です。")]
+        );
+        assert_eq!(segments("", &[]), vec![]);
+        assert_eq!(segments("12", &[]), vec![Number("12")]);
+    }
+
+    #[test]
+    fn only_listed_whole_numbers_are_unverified() {
+        use Segment::*;
+        let listed = vec!["3.7".to_string(), "436".to_string()];
+        assert_eq!(
+            segments(
+                "At 3.7 GHz (not 13.7 or 3.75), 436 MB, 4367 files, 82 %. Then 436.",
+                &listed
+            ),
+            vec![
+                Plain("At "),
+                Unverified("3.7"),
+                Plain(" GHz (not "),
+                Number("13.7"),
+                Plain(" or "),
+                Number("3.75"),
+                Plain("), "),
+                Unverified("436"),
+                Plain(" MB, "),
+                Number("4367"),
+                Plain(" files, "),
+                Number("82"),
+                Plain(" %. Then "),
+                Unverified("436"),
+                Plain("."),
+            ]
+        );
+        // Digits glued to a word are part of a name, not a number; a list marker is no number.
+        let two = ["2".to_string()];
+        assert_eq!(
+            segments("SmolLM2 on x86_64, 2nd try, 3GHz: 2", &two),
+            vec![Plain("SmolLM2 on x86_64, 2nd try, 3GHz: "), Unverified("2")]
+        );
+        assert_eq!(
+            segments("2. Close apps\n- 2) Free 2GB", &two),
+            vec![
+                Plain("2. Close apps\n- 2) Free "),
+                Unverified("2"),
+                Plain("GB")
+            ]
+        );
+        // Full-width digits, as a Japanese answer may write them, are numbers too.
+        assert_eq!(
+            segments("メモリは１２GBです", &["１２".to_string()]),
+            vec![Plain("メモリは"), Unverified("１２"), Plain("GBです")]
+        );
     }
 }
