@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Lang;
+use crate::model::{Level, Snapshot};
+
 /// How much the answer may cost: token cap and sampling temperature.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +71,8 @@ pub enum StopReason {
     Cancelled,
     /// Served from the answer cache.
     Cached,
+    /// No model ran: the computed diagnosis is the whole answer (see `Explanation`).
+    DiagnosisOnly,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -83,7 +88,69 @@ pub struct Timings {
     pub threads: u32,
 }
 
-/// The events of one answer, in order: `Start`, `Token`*, then `Done` or `Error`.
+/// The part of the machine a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Cpu,
+    Memory,
+    Disk,
+    Network,
+    Processes,
+    Battery,
+    Temperature,
+    Overall,
+}
+
+/// One computed statement about the machine: the product's own words, never the model's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub topic: Topic,
+    /// The dashboard's level for what this finding measures (`normal` when all is well).
+    pub level: Level,
+    /// Keys of the facts (in `Start::facts`) the sentence rests on.
+    pub facts: Vec<String>,
+    /// One sentence with the exact numbers, in English and in Japanese.
+    pub en: String,
+    pub ja: String,
+}
+
+impl Finding {
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Ja => &self.ja,
+        }
+    }
+}
+
+/// Whether the model's explanation follows the diagnosis, and if not, why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Explanation {
+    /// Tokens from this model follow.
+    Model { model: String },
+    /// The loaded model does not write the question's language: the diagnosis is the answer.
+    /// `pull_command` installs a model that does.
+    LanguageNotSupported {
+        model: String,
+        language: Lang,
+        pull_command: String,
+    },
+    /// No model is loaded (missing, corrupt or turned off): the diagnosis is the answer.
+    ModelUnavailable { code: String, message: String },
+    /// The model's queue is full: the diagnosis is the answer; ask again for an explanation.
+    Busy,
+}
+
+impl Explanation {
+    /// True when model tokens follow this event.
+    pub fn follows(&self) -> bool {
+        matches!(self, Explanation::Model { .. })
+    }
+}
+
+/// The events of one answer, in order: `Start`, `Diagnosis`, `Token`*, then `Done` or `Error`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
@@ -91,6 +158,13 @@ pub enum ChatEvent {
         intents: Vec<String>,
         facts: Vec<Fact>,
         language: String,
+    },
+    /// The computed findings, worst first, before any model token; `snapshot` is the sample
+    /// their numbers come from.
+    Diagnosis {
+        findings: Vec<Finding>,
+        explanation: Explanation,
+        snapshot: Box<Snapshot>,
     },
     Token {
         text: String,
@@ -101,6 +175,9 @@ pub enum ChatEvent {
         /// True when the deadline or a cap ended the answer before the model did.
         cut: bool,
         timings: Timings,
+        /// Numbers in `answer`, as written there, that match no measured fact.
+        #[serde(default)]
+        unverified: Vec<String>,
     },
     Error {
         code: String,

@@ -154,6 +154,10 @@ pub struct HistoryPoint {
     pub net_tx_bps: f64,
     pub disk_read_bps: f64,
     pub disk_write_bps: f64,
+    /// Swap in use: the diagnosis reads its growth over the last minute. Absent in points a
+    /// browser stored before it existed.
+    #[serde(default)]
+    pub swap_used_bytes: u64,
 }
 
 impl HistoryPoint {
@@ -171,6 +175,7 @@ impl HistoryPoint {
             net_tx_bps: sum(&mut nets().map(|n| n.tx_bps)),
             disk_read_bps: sum(&mut s.disks.iter().map(|d| d.read_bps)),
             disk_write_bps: sum(&mut s.disks.iter().map(|d| d.write_bps)),
+            swap_used_bytes: s.memory.swap_used_bytes,
         }
     }
 }

@@ -1,18 +1,15 @@
 #![recursion_limit = "512"]
-//! Mac Status host: collector → snapshot/history → API/stream, and (later) question → engine → tokens.
+//! Mac Status host: collector → snapshot/history → API/stream, and question → intent → facts → diagnosis → prompt → engine → tokens (`chat`).
 //!
 //! The binary (`main.rs`) is a thin CLI edge; everything testable lives here so integration tests
 //! can build the real router and drive it with `tower::ServiceExt::oneshot`.
 
-pub mod assistant;
+pub mod chat;
 pub mod cli;
 pub mod engine;
 pub mod hardware;
-pub mod intent;
 pub mod metrics;
 pub mod models;
-pub mod optimizer;
-pub mod prompt;
 pub mod pwa;
 pub mod routes;
 pub mod security;

@@ -6,14 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use server::{
-    assistant::Assistant,
+    chat::cache::AnswerCache,
+    chat::Assistant,
     cli::{Cli, Command, ModelAction, ServeArgs, ServiceAction, Settings},
     engine::{Engine, EngineConfig, EngineError},
     hardware, leptos_options,
     metrics::MetricsHub,
-    models,
-    optimizer::AnswerCache,
-    routes, security, service,
+    models, routes, security, service,
     state::AppState,
 };
 use tokio_util::sync::CancellationToken;

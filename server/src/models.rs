@@ -9,6 +9,7 @@ use std::io::Write;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use app::i18n::Lang;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -29,6 +30,17 @@ pub struct CatalogEntry {
     pub sha256: Option<String>,
     /// Prompt format to use when the GGUF carries no chat template.
     pub template: Option<String>,
+    /// Languages the model writes well enough to explain a diagnosis in (English when the
+    /// catalogue does not say). A question in another language gets the diagnosis alone.
+    #[serde(default = "english_only")]
+    pub languages: Vec<Lang>,
+    /// Languages for which this is the model to suggest when the loaded one cannot write them.
+    #[serde(default)]
+    pub suggest_for: Vec<Lang>,
+}
+
+fn english_only() -> Vec<Lang> {
+    vec![Lang::En]
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -101,6 +113,26 @@ pub fn find(name: &str) -> Result<CatalogEntry, ModelError> {
 pub fn entry_for_path(path: &Path) -> Option<CatalogEntry> {
     let file = path.file_name()?.to_str()?;
     catalog().ok()?.into_iter().find(|e| e.file == file)
+}
+
+/// The languages the model at `path` writes: the catalogue's entry, or English for a file the
+/// catalogue does not know (the safe guess: a question in another language then gets the
+/// computed diagnosis, never garbled text).
+pub fn languages_for_path(path: &Path) -> Vec<Lang> {
+    entry_for_path(path).map_or_else(english_only, |e| e.languages)
+}
+
+/// The exact command, run from the project folder, that installs the catalogue's suggested
+/// model for `lang` and restarts the host with it.
+pub fn pull_command(lang: Lang) -> Option<String> {
+    let entry = catalog()
+        .ok()?
+        .into_iter()
+        .find(|e| e.suggest_for.contains(&lang))?;
+    Some(format!(
+        "target/release/mac-status model pull {} && bash scripts/run.sh --model models/{}",
+        entry.name, entry.file
+    ))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {

@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
-use crate::assistant::Assistant;
+use crate::chat::Assistant;
 use crate::metrics::MetricsHub;
 
 #[derive(Clone)]

@@ -6,14 +6,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use app::chat::{ChatEvent, StopReason};
+use app::chat::{ChatEvent, Explanation, Fact, Finding, StopReason};
+use app::model::Snapshot;
 use server::{
-    assistant::Assistant,
+    chat::{
+        cache::AnswerCache,
+        check::{unverified, Known},
+        diagnosis, facts, intent, topics, Assistant,
+    },
     engine::{Engine, EngineConfig},
-    hardware, intent, leptos_options,
+    hardware, leptos_options,
     metrics::{MetricsConfig, MetricsHub},
-    optimizer::AnswerCache,
-    prompt,
     routes::router,
     state::AppState,
 };
@@ -119,41 +122,77 @@ fn collect(addr: SocketAddr, body: &str) -> Vec<ChatEvent> {
     events
 }
 
-#[test]
-fn an_answer_streams_in_chunks_with_facts_first_and_timings_last() {
-    let h = host();
-    let events = collect(
-        h.addr,
-        r#"{"question": "Why is my Mac slow?", "strategy": "speed"}"#,
-    );
+/// The `start` and `diagnosis` events of an answer.
+fn head(events: &[ChatEvent]) -> (&[Fact], &str, &[Finding], &Explanation, &Snapshot) {
     let ChatEvent::Start {
-        intents,
-        facts,
-        language,
+        facts, language, ..
     } = &events[0]
     else {
         panic!("first event must be start: {:?}", events[0]);
     };
-    assert_eq!(language, "en");
-    assert!(intents.contains(&"cpu".to_string()), "{intents:?}");
-    // The facts card is exactly what the prompt was built from, for the current snapshot.
-    let snap = h.metrics.latest();
-    let q = "Why is my Mac slow?";
-    let expected = prompt::facts(&snap, &intent::detect(q), intent::detect_language(q));
-    assert_eq!(facts, &expected);
-    let cpu = facts
-        .iter()
-        .find(|f| f.key == "cpu.total")
-        .expect("cpu fact");
-    assert_eq!(cpu.value, app::format::pct(snap.cpu.total_pct));
+    let ChatEvent::Diagnosis {
+        findings,
+        explanation,
+        snapshot,
+    } = &events[1]
+    else {
+        panic!("second event must be the diagnosis: {:?}", events[1]);
+    };
+    (facts, language, findings, explanation, snapshot)
+}
 
-    let tokens: Vec<&str> = events
+fn tokens(events: &[ChatEvent]) -> Vec<&str> {
+    events
         .iter()
         .filter_map(|e| match e {
             ChatEvent::Token { text } => Some(text.as_str()),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_diagnosis_streams_first_then_the_models_explanation() {
+    let h = host();
+    let q = "Why is my Mac slow?";
+    let events = collect(
+        h.addr,
+        &format!(r#"{{"question": "{q}", "strategy": "speed"}}"#),
+    );
+    let (facts, language, findings, explanation, snap) = head(&events);
+    assert_eq!(language, "en");
+    assert!(matches!(explanation, Explanation::Model { model } if model.contains("SmolLM2")));
+    // The facts and findings are exactly what the host computes from the snapshot it reports.
+    assert_eq!(**snap, *h.metrics.latest());
+    let recent = h.metrics.history(topics::RECENT);
+    let cx = topics::Context {
+        snapshot: snap,
+        recent: &recent,
+        intents: intent::detect(q),
+        lang: intent::detect_language(q),
+    };
+    assert_eq!(facts, &facts::collect(&cx)[..]);
+    assert_eq!(findings, &diagnosis::diagnose(&cx)[..]);
+    let cpu = facts
+        .iter()
+        .find(|f| f.key == "cpu.total")
+        .expect("cpu fact");
+    assert_eq!(cpu.value, app::format::pct(snap.cpu.total_pct));
+    let cpu = findings
+        .iter()
+        .find(|f| f.topic == app::chat::Topic::Cpu)
+        .expect("cpu finding");
+    assert!(
+        cpu.en
+            .contains(&format!("{} % busy", diagnosis::pct(snap.cpu.total_pct)))
+            || cpu
+                .en
+                .contains(&format!("{} % now", diagnosis::pct(snap.cpu.total_pct))),
+        "{}",
+        cpu.en
+    );
+
+    let tokens = tokens(&events);
     assert!(
         tokens.len() >= 3,
         "streamed in chunks, got {}",
@@ -163,6 +202,7 @@ fn an_answer_streams_in_chunks_with_facts_first_and_timings_last() {
         answer,
         timings,
         stop,
+        unverified: flagged,
         ..
     } = events.last().unwrap()
     else {
@@ -170,6 +210,10 @@ fn an_answer_streams_in_chunks_with_facts_first_and_timings_last() {
     };
     assert_eq!(answer, &tokens.concat(), "done repeats the streamed text");
     assert!(!answer.trim().is_empty());
+    // The flagged numbers are exactly those of the answer that match no fact.
+    let known = Known::new(facts, findings, q);
+    assert_eq!(flagged, &unverified(answer, &known));
+    assert!(flagged.iter().all(|n| answer.contains(n.as_str())));
     assert!(timings.prompt_tokens > 20);
     assert!(timings.generated_tokens as usize >= tokens.len() / 2);
     assert!(
@@ -178,6 +222,139 @@ fn an_answer_streams_in_chunks_with_facts_first_and_timings_last() {
     assert!(timings.tokens_per_second > 0.0);
     assert!(!timings.cache_hit);
     assert_ne!(*stop, StopReason::Cancelled);
+}
+
+/// Japanese characters (kana and kanji) as a share of the non-space characters.
+fn japanese_share(text: &str) -> f64 {
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let ja = chars
+        .iter()
+        .filter(|c| matches!(**c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}'))
+        .count();
+    ja as f64 / chars.len().max(1) as f64
+}
+
+/// The prototype's eight scenarios and their English twins (`benches/scenarios.tsv`): the
+/// diagnosis comes before any token, its numbers are facts of the snapshot it reports, and the
+/// answer is in the question's language — a Japanese question to SmolLM2 (which cannot write
+/// Japanese) gets the Japanese diagnosis and the command that installs a model that can.
+#[test]
+fn the_sixteen_scenarios_answer_in_the_questions_language_from_measured_facts() {
+    let h = host();
+    let table = include_str!("../../benches/scenarios.tsv");
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(rows.len(), 16);
+    for row in rows {
+        let q = row.split('\t').nth(1).expect("question column");
+        let events = collect(
+            h.addr,
+            &serde_json::json!({ "question": q, "strategy": "speed" }).to_string(),
+        );
+        let (facts, language, findings, explanation, snap) = head(&events);
+        let ja = language == "ja";
+        assert_eq!(ja, q.chars().any(|c| !c.is_ascii()), "{q}");
+        assert!(!findings.is_empty(), "{q}");
+        // Every number of the diagnosis is a fact, and the facts are the snapshot's.
+        let facts_only = Known::new(facts, &[], "");
+        for f in findings.iter() {
+            assert_eq!(
+                unverified(&f.en, &facts_only),
+                Vec::<String>::new(),
+                "{q}: {}",
+                f.en
+            );
+            assert_eq!(
+                unverified(&f.ja, &facts_only),
+                Vec::<String>::new(),
+                "{q}: {}",
+                f.ja
+            );
+        }
+        if let Some(cpu) = facts.iter().find(|f| f.key == "cpu.total") {
+            assert_eq!(cpu.value, app::format::pct(snap.cpu.total_pct), "{q}");
+        }
+        let ChatEvent::Done {
+            answer,
+            stop,
+            unverified: flagged,
+            ..
+        } = events.last().unwrap()
+        else {
+            panic!("{q}: {:?}", events.last());
+        };
+        if ja {
+            match explanation {
+                Explanation::LanguageNotSupported {
+                    language,
+                    pull_command,
+                    ..
+                } => {
+                    assert_eq!(*language, app::i18n::Lang::Ja);
+                    assert!(
+                        pull_command.contains("model pull llama3-elyza-8b"),
+                        "{pull_command}"
+                    );
+                }
+                other => panic!("{q}: {other:?}"),
+            }
+            assert_eq!(*stop, StopReason::DiagnosisOnly, "{q}");
+            assert!(
+                tokens(&events).is_empty(),
+                "{q}: no garbled Japanese from the model"
+            );
+            assert_eq!(answer, &diagnosis::render(findings, app::i18n::Lang::Ja));
+            assert!(japanese_share(answer) > 0.3, "{q}: {answer}");
+        } else {
+            assert!(explanation.follows(), "{q}");
+            assert!(!tokens(&events).is_empty(), "{q}");
+            assert!(japanese_share(answer) < 0.05, "{q}: {answer}");
+            assert_eq!(
+                flagged,
+                &unverified(answer, &Known::new(facts, findings, q)),
+                "{q}"
+            );
+        }
+    }
+}
+
+/// With every queue place taken, a question still gets its diagnosis at once, and says the
+/// model is busy instead of failing.
+#[test]
+fn a_full_queue_still_gets_the_diagnosis() {
+    let h = host();
+    let long = |i: usize| {
+        serde_json::json!({
+            "question": format!("Explain in detail everything about my CPU, memory, disks and network ({i})"),
+            "strategy": "quality"
+        })
+        .to_string()
+    };
+    // One running and four waiting: the engine's queue holds four.
+    let mut open: Vec<_> = (0..5).map(|i| ask(h.addr, &long(i))).collect();
+    for s in open.iter_mut() {
+        assert!(matches!(s.next(), Some(ChatEvent::Start { .. })));
+    }
+    let t0 = Instant::now();
+    let events = collect(h.addr, r#"{"question": "Is my disk full?"}"#);
+    let elapsed = t0.elapsed();
+    let (_, _, findings, explanation, _) = head(&events);
+    assert_eq!(*explanation, Explanation::Busy);
+    assert!(!findings.is_empty());
+    assert!(matches!(
+        events.last(),
+        Some(ChatEvent::Done {
+            stop: StopReason::DiagnosisOnly,
+            ..
+        })
+    ));
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "answered in {elapsed:?} while the queue was full"
+    );
+    drop(open);
 }
 
 #[test]
@@ -239,31 +416,6 @@ fn a_repeated_question_in_the_same_state_is_answered_from_the_cache() {
 }
 
 #[test]
-fn a_japanese_question_gets_japanese_facts_and_the_right_intent() {
-    let h = host();
-    let events = collect(
-        h.addr,
-        r#"{"question": "メモリ不足ですか？", "strategy": "speed"}"#,
-    );
-    let ChatEvent::Start {
-        intents,
-        facts,
-        language,
-    } = &events[0]
-    else {
-        panic!()
-    };
-    assert_eq!(language, "ja");
-    assert!(intents.contains(&"memory".to_string()), "{intents:?}");
-    let mem = facts
-        .iter()
-        .find(|f| f.key == "memory.used")
-        .expect("memory fact");
-    assert_eq!(mem.label, "メモリ使用量");
-    assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
-}
-
-#[test]
 fn disconnecting_mid_answer_frees_the_engine() {
     let h = host();
     let mut stream = ask(
@@ -274,7 +426,7 @@ fn disconnecting_mid_answer_frees_the_engine() {
     loop {
         match stream.next() {
             Some(ChatEvent::Token { .. }) => break,
-            Some(ChatEvent::Start { .. }) => continue,
+            Some(ChatEvent::Start { .. } | ChatEvent::Diagnosis { .. }) => continue,
             other => panic!("expected tokens, got {other:?}"),
         }
     }

@@ -73,6 +73,8 @@ fn entry(sha256: Option<String>) -> CatalogEntry {
         package: None,
         sha256,
         template: None,
+        languages: vec![app::i18n::Lang::En],
+        suggest_for: Vec::new(),
     }
 }
 

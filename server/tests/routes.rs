@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use app::chat::{ChatEvent, Explanation, StopReason};
 use app::model::Snapshot;
 use axum::{
     body::Body,
@@ -11,11 +12,10 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use server::{
-    assistant::Assistant,
+    chat::{cache::AnswerCache, Assistant},
     engine::{Engine, EngineConfig},
     hardware, leptos_options,
     metrics::{MetricsConfig, MetricsHub},
-    optimizer::AnswerCache,
     routes::router,
     state::AppState,
 };
@@ -239,7 +239,7 @@ async fn stream_pushes_snapshots_and_ends_on_shutdown() {
 }
 
 #[tokio::test]
-async fn chat_without_a_model_says_so_and_the_dashboard_still_works() {
+async fn chat_without_a_model_answers_with_the_diagnosis_and_says_why() {
     let app = app();
     let req = Request::post("/api/v1/chat")
         .header(header::HOST, "127.0.0.1:3000")
@@ -247,16 +247,37 @@ async fn chat_without_a_model_says_so_and_the_dashboard_still_works() {
         .body(Body::from(r#"{"question": "Why is my Mac slow?"}"#))
         .unwrap();
     let res = app.clone().oneshot(req).await.unwrap();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body = json(res).await;
-    assert_eq!(body["code"], "model_missing");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("/nonexistent/model.gguf"),
-        "{body}"
-    );
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body_text(res).await;
+    let events: Vec<ChatEvent> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("event"))
+        .collect();
+    assert!(matches!(events[0], ChatEvent::Start { .. }), "{events:?}");
+    let ChatEvent::Diagnosis {
+        findings,
+        explanation,
+        ..
+    } = &events[1]
+    else {
+        panic!("diagnosis second: {events:?}");
+    };
+    assert!(!findings.is_empty());
+    match explanation {
+        Explanation::ModelUnavailable { code, message } => {
+            assert_eq!(code, "model_missing");
+            assert!(message.contains("/nonexistent/model.gguf"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let ChatEvent::Done { answer, stop, .. } = &events[2] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*stop, StopReason::DiagnosisOnly);
+    assert_eq!(answer.lines().count(), findings.len());
+    assert_eq!(answer.lines().next(), Some(findings[0].en.as_str()));
+    assert_eq!(events.len(), 3, "no model tokens");
 
     let html = body_text(app.clone().oneshot(get("/")).await.unwrap()).await;
     assert!(html.contains("id=\"cpu-total\""));

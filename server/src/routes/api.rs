@@ -21,8 +21,6 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::WatchStream;
 
-use crate::assistant::AskError;
-use crate::engine::EngineError;
 use crate::state::AppState;
 
 /// How long a browser waits before reconnecting a dropped stream.
@@ -130,9 +128,9 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// `POST /api/v1/chat`: the answer as Server-Sent Events — `start` (intents and the facts the
-/// prompt uses), `token`s as they are produced, then `done` (or `error`). Closing the
-/// connection stops generation and frees the engine.
+/// `POST /api/v1/chat`: the answer as Server-Sent Events — `start` (intents and facts),
+/// `diagnosis` (the computed findings), the model's `token`s as they are produced, then `done`
+/// (or `error`). Closing the connection stops generation and frees the engine.
 pub async fn chat(
     State(state): State<AppState>,
     body: Result<Json<ChatRequest>, JsonRejection>,
@@ -165,27 +163,12 @@ pub async fn chat(
                 .keep_alive(KeepAlive::default())
                 .into_response()
         }
-        Err(e) => {
-            let status = match e {
-                AskError::Empty | AskError::TooLong => StatusCode::BAD_REQUEST,
-                AskError::Engine(EngineError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
-                AskError::Engine(EngineError::ContextOverflow { .. }) => {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                }
-                AskError::Unavailable(_) | AskError::Engine(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            let mut res = (
-                status,
-                Json(serde_json::json!({ "error": e.to_string(), "code": e.code() })),
-            )
-                .into_response();
-            if matches!(e, AskError::Engine(EngineError::QueueFull)) {
-                res.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from_static("1"),
-                );
-            }
-            res
-        }
+        // Only a malformed question is refused; a missing model or a full queue still gets
+        // the computed diagnosis, streamed.
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": e.to_string(), "code": e.code() })),
+        )
+            .into_response(),
     }
 }

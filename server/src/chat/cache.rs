@@ -1,65 +1,34 @@
-//! Response optimizer: how much each answer may cost (token cap, temperature, deadline), and an
-//! answer cache so that asking the same thing about an unchanged machine costs nothing.
+//! The answer cache: asking the same thing about an unchanged machine costs nothing.
 //!
-//! The cache key is the normalised question, the intents, the strategy and a *coarse* picture
-//! of only the metrics that question's facts use. Coarse, because the numbers move a little on
-//! every sample and an answer that says "CPU is at 23 %" is still right at 27 %; relevant only,
-//! because a memory answer does not go stale when a download starts. The cached entry carries
-//! the facts it was written from, so the facts card always matches the cached words.
+//! The key is the normalised question, the conversation before it, the intents, the strategy
+//! and a *coarse* picture of only the metrics that question's topics use (each topic says
+//! which, in [`super::topics`]). Coarse, because the numbers move a little on every sample and
+//! an explanation of "CPU at 23 %" still holds at 27 %; relevant only, because a memory answer
+//! does not go stale when a download starts. Only the model's words are cached: the diagnosis
+//! and the number check are computed afresh for every question, from the current sample.
 
+use std::collections::hash_map::DefaultHasher;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use app::chat::{Fact, StopReason, Strategy};
-use app::model::{Level, Snapshot, Thresholds};
+use app::chat::{StopReason, Strategy, Turn};
+use app::model::{Level, Snapshot};
 use moka::sync::Cache;
 
-use crate::intent::{Intent, IntentSet};
-use crate::prompt::{network_rates, normalize_question, real_disks};
+use super::intent::IntentSet;
+use super::prompt::{normalize_question, recent_turns};
+use super::topics;
 
-/// Every answer ends by this time after the question (the product's promise).
-pub const DEADLINE: Duration = Duration::from_secs(5);
-/// An urgent question's deadline: the benchmark's "urgent check" target.
-pub const URGENT_DEADLINE: Duration = Duration::from_secs(2);
 /// How long a cached answer stays valid, whatever the buckets say: a minute-old answer about
 /// a live machine is as old as it should get.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
 pub const CACHE_CAPACITY: u64 = 256;
 
-/// What one answer may cost.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Plan {
-    /// The strategy in effect: `Speed` for an urgent question, whatever was asked for.
-    pub strategy: Strategy,
-    pub max_tokens: u32,
-    pub temperature: f32,
-    /// Measured from when the question arrived; the engine stops generating at it.
-    pub deadline: Duration,
-    pub urgent: bool,
-}
-
-/// The plan for a question: the strategy's cap and temperature and the 5-second deadline; an
-/// urgent question trades length for time (the speed strategy's cap, a 2-second deadline).
-pub fn plan(strategy: Strategy, intents: &IntentSet) -> Plan {
-    let urgent = intents.is_urgent();
-    let (strategy, deadline) = if urgent {
-        (Strategy::Speed, URGENT_DEADLINE)
-    } else {
-        (strategy, DEADLINE)
-    };
-    Plan {
-        strategy,
-        max_tokens: strategy.max_tokens(),
-        temperature: strategy.temperature(),
-        deadline,
-        urgent,
-    }
-}
-
 /// One coarse reading in a cache key. Names are kept verbatim (a different top process is a
 /// different answer); `Missing` is "this platform cannot tell", distinct from any number.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Bucket {
+pub enum Bucket {
     Num(i64),
     Name(String),
     Missing,
@@ -69,31 +38,23 @@ enum Bucket {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     question: String,
+    /// The earlier turns the prompt will carry (normalised, hashed): the same "why?" after two
+    /// different answers is two different questions.
+    conversation: u64,
     intents: IntentSet,
     strategy: Strategy,
     /// `(metric, bucket)` in a fixed order, each metric once.
     state: Vec<(String, Bucket)>,
 }
 
-/// Width of the percentage buckets.
-const CPU_BUCKET_PCT: f32 = 10.0;
-const MEMORY_BUCKET_PCT: f32 = 5.0;
-const DISK_BUCKET_PCT: f32 = 5.0;
-const PRESSURE_BUCKET_PCT: f32 = 10.0;
-const BATTERY_BUCKET_PCT: f32 = 10.0;
-const TEMPERATURE_BUCKET_C: f32 = 5.0;
-/// A CPU answer names the busiest process only when it is this busy; below it, the idle
-/// processes trade places every sample and would make CPU questions never hit.
-const NOTABLE_PROCESS_CPU_PCT: f32 = 10.0;
-
-fn pct_bucket(value: f32, width: f32) -> Bucket {
+pub fn pct_bucket(value: f32, width: f32) -> Bucket {
     // `as` saturates and maps NaN to 0: a garbage reading is still a valid key.
     Bucket::Num((value / width).floor() as i64)
 }
 
 /// Byte quantities (rates, swap) by powers of two from 1 KiB: 0 below it (idle chatter), then
 /// 1 for [1, 2) KiB, 2 for [2, 4) KiB, … — a doubling is a change, ±30 % is not.
-fn log2_bucket(bytes: Option<f64>) -> Bucket {
+pub fn log2_bucket(bytes: Option<f64>) -> Bucket {
     match bytes {
         None => Bucket::Missing,
         Some(b) if b.is_nan() || b < 1024.0 => Bucket::Num(0),
@@ -101,126 +62,40 @@ fn log2_bucket(bytes: Option<f64>) -> Bucket {
     }
 }
 
-fn level_bucket(level: Level) -> Bucket {
+pub fn level_bucket(level: Level) -> Bucket {
     Bucket::Num(level as i64)
 }
 
-struct State<'a> {
+/// The state part of a key, as the topics write it.
+pub struct State<'a> {
     s: &'a Snapshot,
     out: Vec<(String, Bucket)>,
 }
 
-impl State<'_> {
-    fn push(&mut self, metric: impl Into<String>, bucket: Bucket) {
+impl<'a> State<'a> {
+    pub fn snapshot(&self) -> &'a Snapshot {
+        self.s
+    }
+
+    /// Adds a reading; a metric already present keeps its first bucket.
+    pub fn push(&mut self, metric: impl Into<String>, bucket: Bucket) {
         let metric = metric.into();
         if !self.out.iter().any(|(m, _)| *m == metric) {
             self.out.push((metric, bucket));
         }
     }
-
-    fn cpu(&mut self) {
-        let total = self.s.cpu.total_pct;
-        self.push("cpu", pct_bucket(total, CPU_BUCKET_PCT));
-        self.push("cpu.level", level_bucket(Thresholds::CPU.level(total)));
-    }
-
-    fn memory(&mut self) {
-        let used = self.s.memory.used_pct();
-        self.push("memory", pct_bucket(used, MEMORY_BUCKET_PCT));
-        self.push("memory.level", level_bucket(Thresholds::MEMORY.level(used)));
-    }
-
-    fn top_cpu(&mut self, min_pct: f32) {
-        let top = self.s.processes.by_cpu.first();
-        let bucket = match top {
-            Some(p) if p.cpu_pct >= min_pct => Bucket::Name(p.name.clone()),
-            _ => Bucket::Missing,
-        };
-        self.push("process.cpu", bucket);
-    }
-
-    fn fullest_disk(&mut self) {
-        let bucket = real_disks(self.s)
-            .first()
-            .map(|d| d.used_pct())
-            .map_or(Bucket::Missing, |p| pct_bucket(p, DISK_BUCKET_PCT));
-        self.push("disk.fullest", bucket);
-    }
-
-    fn add(&mut self, intent: Intent) {
-        let s = self.s;
-        match intent {
-            Intent::Cpu => {
-                self.cpu();
-                self.top_cpu(NOTABLE_PROCESS_CPU_PCT);
-            }
-            Intent::Memory => {
-                self.memory();
-                let swap = s.memory.swap_used_bytes as f64;
-                self.push("memory.swap", log2_bucket(Some(swap)));
-                let pressure = s.apple.as_ref().and_then(|a| a.memory_pressure_pct);
-                let bucket =
-                    pressure.map_or(Bucket::Missing, |p| pct_bucket(p, PRESSURE_BUCKET_PCT));
-                self.push("memory.pressure", bucket);
-            }
-            Intent::Disk => {
-                for d in real_disks(s) {
-                    let bucket = pct_bucket(d.used_pct(), DISK_BUCKET_PCT);
-                    self.push(format!("disk:{}", d.mount), bucket);
-                }
-                self.fullest_disk();
-            }
-            Intent::Network => {
-                let (rx, tx) = network_rates(s);
-                self.push("network.rx", log2_bucket(rx));
-                self.push("network.tx", log2_bucket(tx));
-            }
-            Intent::Processes => {
-                self.top_cpu(f32::NEG_INFINITY);
-                let top_memory = s.processes.by_memory.first();
-                let bucket = top_memory.map_or(Bucket::Missing, |p| Bucket::Name(p.name.clone()));
-                self.push("process.memory", bucket);
-            }
-            Intent::Battery => match &s.battery {
-                Some(b) => {
-                    self.push("battery", pct_bucket(b.percent, BATTERY_BUCKET_PCT));
-                    self.push("battery.state", Bucket::Name(format!("{:?}", b.state)));
-                }
-                None => self.push("battery", Bucket::Missing),
-            },
-            Intent::Temperature => {
-                let hottest = s
-                    .temperatures
-                    .iter()
-                    .flatten()
-                    .map(|r| r.celsius)
-                    .filter(|c| c.is_finite())
-                    .max_by(f32::total_cmp);
-                let bucket =
-                    hottest.map_or(Bucket::Missing, |c| pct_bucket(c, TEMPERATURE_BUCKET_C));
-                self.push("temperature", bucket);
-            }
-            Intent::Overall => {
-                self.cpu();
-                self.memory();
-                self.fullest_disk();
-                let disk = real_disks(s).first().map(|d| d.used_pct());
-                let level = disk.map(|p| Thresholds::DISK.level(p)).unwrap_or_default();
-                self.push("disk.level", level_bucket(level));
-            }
-            Intent::Urgent => {}
-        }
-    }
 }
 
-/// The cache key for a question about `snapshot`: the normalised question (case, spacing and
-/// trailing punctuation do not matter), the intents, the strategy, and coarse buckets of the
-/// metrics those intents' facts use — CPU in 10 % steps, memory and disks in 5 % steps, rates
-/// and swap in powers of two, battery in 10 % steps and its state, the hottest sensor in 5 °C
-/// steps, the top process names (for CPU only when that process is busy), and each threshold
-/// level (a level change is a different answer even inside one bucket).
+/// The cache key for a question about `snapshot` after `history`: the normalised question
+/// (case, spacing and trailing punctuation do not matter), the turns the prompt keeps, the
+/// intents, the strategy, and each topic's coarse buckets — CPU in 10 % steps, memory and
+/// disks in 5 % steps, rates and swap in powers of two, battery in 10 % steps and its state,
+/// the hottest sensor in 5 °C steps, the top process names (for CPU only when that process is
+/// busy), and each threshold level (a level change is a different answer even inside one
+/// bucket).
 pub fn key(
     question: &str,
+    history: &[Turn],
     intents: &IntentSet,
     strategy: Strategy,
     snapshot: &Snapshot,
@@ -229,22 +104,27 @@ pub fn key(
         s: snapshot,
         out: Vec::new(),
     };
-    for intent in intents.topics() {
-        state.add(intent);
+    for topic in intents.topics() {
+        topics::buckets(topic, &mut state);
+    }
+    let mut h = DefaultHasher::new();
+    for t in recent_turns(history) {
+        normalize_question(&t.question).hash(&mut h);
+        t.answer.trim().hash(&mut h);
     }
     CacheKey {
         question: normalize_question(question),
+        conversation: h.finish(),
         intents: *intents,
         strategy,
         state: state.out,
     }
 }
 
-/// A finished answer and the facts it was written from.
+/// A finished explanation by the model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedAnswer {
     pub answer: String,
-    pub facts: Vec<Fact>,
     /// How the original generation ended; a cache hit is reported as `StopReason::Cached`.
     pub stop: StopReason,
 }
@@ -314,7 +194,7 @@ impl AnswerCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intent::detect;
+    use crate::chat::intent::detect;
     use app::model::{
         Battery, BatteryState, CpuStats, DiskStats, MemoryStats, NetStats, ProcessInfo,
         ProcessLists,
@@ -368,49 +248,13 @@ mod tests {
     }
 
     fn k(q: &str, strategy: Strategy, s: &Snapshot) -> CacheKey {
-        key(q, &detect(q), strategy, s)
+        key(q, &[], &detect(q), strategy, s)
     }
 
     fn answer(text: &str, stop: StopReason) -> CachedAnswer {
         CachedAnswer {
             answer: text.into(),
-            facts: vec![Fact {
-                key: "cpu.total".into(),
-                label: "CPU total".into(),
-                value: "20.0%".into(),
-            }],
             stop,
-        }
-    }
-
-    #[test]
-    fn plans_follow_the_strategy() {
-        let normal = detect("cpu");
-        for (strategy, cap, temp) in [
-            (Strategy::Speed, 128, 0.2),
-            (Strategy::Balanced, 256, 0.4),
-            (Strategy::Quality, 512, 0.6),
-        ] {
-            let p = plan(strategy, &normal);
-            assert_eq!(p.strategy, strategy);
-            assert_eq!(p.max_tokens, cap);
-            assert_eq!(p.temperature, temp);
-            assert_eq!(p.deadline, DEADLINE);
-            assert_eq!(p.deadline, Duration::from_secs(5));
-            assert!(!p.urgent);
-        }
-    }
-
-    #[test]
-    fn urgent_plans_are_fast_whatever_was_asked() {
-        for q in ["緊急：CPUが100%", "urgent!"] {
-            for strategy in [Strategy::Speed, Strategy::Balanced, Strategy::Quality] {
-                let p = plan(strategy, &detect(q));
-                assert!(p.urgent);
-                assert_eq!(p.strategy, Strategy::Speed);
-                assert_eq!(p.max_tokens, 128);
-                assert_eq!(p.deadline, Duration::from_secs(2));
-            }
         }
     }
 
@@ -540,5 +384,39 @@ mod tests {
         assert_eq!(pct_bucket(19.9, 10.0), Bucket::Num(1));
         assert_eq!(pct_bucket(20.0, 10.0), Bucket::Num(2));
         assert_eq!(pct_bucket(f32::NAN, 10.0), Bucket::Num(0));
+    }
+
+    #[test]
+    fn the_conversation_is_part_of_the_key() {
+        let s = snapshot();
+        let q = "Why?";
+        let turn = |answer: &str| Turn {
+            question: "Why is my Mac slow?".into(),
+            answer: answer.into(),
+        };
+        let intents = detect(q);
+        let after_a = key(
+            q,
+            &[turn("Safari is busy.")],
+            &intents,
+            Strategy::Balanced,
+            &s,
+        );
+        let after_b = key(
+            q,
+            &[turn("Memory is full.")],
+            &intents,
+            Strategy::Balanced,
+            &s,
+        );
+        let fresh = key(q, &[], &intents, Strategy::Balanced, &s);
+        assert_ne!(after_a, after_b);
+        assert_ne!(after_a, fresh);
+        // The same conversation, spelt a little differently, is the same key.
+        let again = Turn {
+            question: "  why is my mac SLOW ".into(),
+            answer: "Safari is busy. ".into(),
+        };
+        assert_eq!(after_a, key(q, &[again], &intents, Strategy::Balanced, &s));
     }
 }

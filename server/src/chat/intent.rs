@@ -20,8 +20,11 @@
 
 use std::fmt;
 
+use app::chat::Topic;
 use app::i18n::Lang;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::topics;
 
 /// What a question is about. The order is the order facts appear in the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -69,7 +72,22 @@ impl Intent {
 
     /// Everything but the `Urgent` flag names a part of the machine.
     pub fn is_topic(self) -> bool {
-        self != Intent::Urgent
+        self.topic().is_some()
+    }
+
+    /// The part of the machine this intent names; `None` for the `Urgent` flag.
+    pub fn topic(self) -> Option<Topic> {
+        Some(match self {
+            Intent::Cpu => Topic::Cpu,
+            Intent::Memory => Topic::Memory,
+            Intent::Disk => Topic::Disk,
+            Intent::Network => Topic::Network,
+            Intent::Processes => Topic::Processes,
+            Intent::Battery => Topic::Battery,
+            Intent::Temperature => Topic::Temperature,
+            Intent::Overall => Topic::Overall,
+            Intent::Urgent => return None,
+        })
     }
 
     fn bit(self) -> u16 {
@@ -126,11 +144,11 @@ impl IntentSet {
 
     /// The topics to report on: the named ones, or `Overall` when none is (an empty or
     /// urgent-only set still gets a useful summary).
-    pub fn topics(self) -> impl Iterator<Item = Intent> {
+    pub fn topics(self) -> impl Iterator<Item = Topic> {
         let named = self.has_topic();
         self.iter()
-            .filter(|i| i.is_topic())
-            .chain((!named).then_some(Intent::Overall))
+            .filter_map(Intent::topic)
+            .chain((!named).then_some(Topic::Overall))
     }
 
     /// The names, for `ChatEvent::Start::intents`.
@@ -213,127 +231,47 @@ pub(crate) fn fold(s: &str) -> String {
 }
 
 /// One keyword rule: English words (whole words; `s`/`es` plurals match too), English phrases
-/// (whole words in sequence, written with single spaces) and Japanese substrings.
-struct Rule {
-    words: &'static [&'static str],
-    phrases: &'static [&'static str],
-    ja: &'static [&'static str],
-    adds: &'static [Intent],
+/// (whole words in sequence, written with single spaces) and Japanese substrings. Each topic
+/// keeps its own rules beside its facts and findings (see [`super::topics`]).
+pub(crate) struct Rule {
+    pub words: &'static [&'static str],
+    pub phrases: &'static [&'static str],
+    pub ja: &'static [&'static str],
+    pub adds: &'static [Intent],
 }
 
 use Intent::*;
 
-/// Topic and flag rules: each match adds its intents.
-const RULES: &[Rule] = &[
-    Rule {
-        words: &["cpu", "processor", "load", "core", "busy"],
-        phrases: &[],
-        ja: &["処理", "負荷", "プロセッサ", "コア"],
-        adds: &[Cpu],
-    },
-    Rule {
-        words: &["hot", "fan", "heat", "overheat", "overheating", "warm"],
-        phrases: &[],
-        ja: &["熱", "ファン"],
-        adds: &[Cpu, Temperature],
-    },
-    Rule {
-        words: &["temperature", "temp", "thermal", "celsius", "sensor"],
-        phrases: &[],
-        ja: &["温度", "センサー"],
-        adds: &[Temperature],
-    },
-    Rule {
-        words: &["memory", "ram", "swap", "swapping", "mem"],
-        phrases: &[],
-        ja: &["メモリ", "スワップ"],
-        adds: &[Memory],
-    },
-    Rule {
-        words: &["disk", "drive", "storage", "ssd", "hdd", "volume"],
-        phrases: &[],
-        ja: &["ディスク", "ストレージ", "ドライブ"],
-        adds: &[Disk],
-    },
-    Rule {
-        words: &[
-            "network",
-            "wifi",
-            "internet",
-            "download",
-            "upload",
-            "bandwidth",
-            "net",
-            "ethernet",
-            "connection",
-            "traffic",
-            "online",
-        ],
-        phrases: &["wi fi"],
-        ja: &[
-            "ネットワーク",
-            "通信",
-            "回線",
-            "ネット",
-            "ダウンロード",
-            "アップロード",
-            "帯域",
-            "接続",
-        ],
-        adds: &[Network],
-    },
-    Rule {
-        words: &[
-            "process",
-            "app",
-            "application",
-            "program",
-            "task",
-            "hog",
-            "hogging",
-            "culprit",
-        ],
-        phrases: &["which program", "what is using", "what s using"],
-        ja: &["プロセス", "アプリ", "ソフト", "プログラム", "タスク"],
-        adds: &[Processes],
-    },
-    Rule {
-        words: &[
-            "battery",
-            "batteries",
-            "charge",
-            "charging",
-            "charged",
-            "power",
-            "plugged",
-            "unplugged",
-            "adapter",
-        ],
-        phrases: &[],
-        ja: &["バッテリ", "電池", "充電", "電源"],
-        adds: &[Battery],
-    },
-    Rule {
-        words: &["overall", "everything", "summary", "summarize", "summarise"],
-        phrases: &[],
-        ja: &["全体", "全般", "総合", "まとめ", "概要"],
-        adds: &[Overall],
-    },
-    Rule {
-        words: &[
-            "urgent",
-            "urgently",
-            "emergency",
-            "quickly",
-            "asap",
-            "immediately",
-            "hurry",
-        ],
-        phrases: &["right now"],
-        ja: &["緊急", "至急", "すぐ", "急ぎ", "急いで", "早急"],
-        adds: &[Urgent],
-    },
+/// Topic rules: each match adds its intents.
+const RULES: &[&Rule] = &[
+    &topics::cpu::KEYWORDS,
+    &topics::temperature::HEAT,
+    &topics::temperature::KEYWORDS,
+    &topics::memory::KEYWORDS,
+    &topics::disk::KEYWORDS,
+    &topics::network::KEYWORDS,
+    &topics::processes::KEYWORDS,
+    &topics::battery::KEYWORDS,
+    &topics::overall::KEYWORDS,
+    &URGENT,
 ];
+
+/// Not a topic: the user wants the answer fast. "Right now" is not here: "am I uploading
+/// anything right now?" asks about the present, not for haste.
+const URGENT: Rule = Rule {
+    words: &[
+        "urgent",
+        "urgently",
+        "emergency",
+        "quickly",
+        "asap",
+        "immediately",
+        "hurry",
+    ],
+    phrases: &["quick check"],
+    ja: &["緊急", "至急", "急ぎ", "急いで", "早急", "今すぐ", "すぐに"],
+    adds: &[Urgent],
+};
 
 /// Slowness: the usual culprits, unless the network is what is slow.
 const SLOW: Rule = Rule {
@@ -351,8 +289,10 @@ const SLOW: Rule = Rule {
         "hang",
         "hanging",
         "beachball",
+        "stutter",
+        "stuttering",
     ],
-    phrases: &["beach ball", "spinning wheel"],
+    phrases: &["beach ball", "spinning wheel", "takes forever"],
     ja: &[
         "遅い",
         "遅く",
@@ -363,33 +303,9 @@ const SLOW: Rule = Rule {
         "カクカク",
         "固ま",
         "フリーズ",
+        "動かない",
     ],
     adds: &[Cpu, Memory, Processes],
-};
-
-/// Capacity words: the disk, but only when no other part of the machine was named.
-const CAPACITY: Rule = Rule {
-    words: &["full", "space", "free"],
-    phrases: &[],
-    ja: &["空き", "容量", "いっぱい"],
-    adds: &[Disk],
-};
-
-/// Status words pick no topic; the no-topic fallback (`Overall`) is what they mean. Listed so
-/// the table documents them and tests pin the behaviour.
-const STATUS: Rule = Rule {
-    words: &[
-        "status",
-        "state",
-        "health",
-        "healthy",
-        "condition",
-        "ok",
-        "okay",
-    ],
-    phrases: &[],
-    ja: &["状態", "健康", "調子", "大丈夫", "様子"],
-    adds: &[Overall],
 };
 
 /// The question as lower-case ASCII words, for whole-word matching. Anything that is not an
@@ -452,12 +368,12 @@ pub fn detect(q: &str) -> IntentSet {
     if SLOW.matches(&folded, &words) && !set.contains(Network) {
         SLOW.apply(&mut set);
     }
-    if !set.has_topic() && CAPACITY.matches(&folded, &words) {
-        CAPACITY.apply(&mut set);
+    if !set.has_topic() && topics::disk::CAPACITY.matches(&folded, &words) {
+        topics::disk::CAPACITY.apply(&mut set);
     }
     if !set.has_topic() {
         // Status words, or nothing at all: the overall summary.
-        STATUS.apply(&mut set);
+        topics::overall::STATUS.apply(&mut set);
     }
     set
 }
@@ -515,7 +431,7 @@ mod tests {
     fn urgent_is_a_flag_and_alone_means_overall() {
         check("URGENT: CPU at 100%", &[Cpu, Urgent]);
         check("emergency!", &[Overall, Urgent]);
-        check("Is memory pressure high right now?", &[Memory, Urgent]);
+        check("Is memory pressure high right now?", &[Memory]);
         check("Quickly, why is it slow", &[Cpu, Memory, Processes, Urgent]);
         assert!(detect("urgent").is_urgent());
         assert!(!detect("slow").is_urgent());
@@ -583,22 +499,105 @@ mod tests {
 
     #[test]
     fn status_words_alone_mean_overall() {
-        for w in STATUS.words {
+        for w in topics::overall::STATUS.words {
             check(&format!("{w}?"), &[Overall]);
             check(&format!("battery {w}"), &[Battery]);
         }
-        for j in STATUS.ja {
+        for j in topics::overall::STATUS.ja {
             check(&format!("Macの{j}"), &[Overall]);
         }
     }
 
     #[test]
     fn topics_fall_back_to_overall() {
-        assert_eq!(IntentSet::new().topics().collect::<Vec<_>>(), vec![Overall]);
-        assert_eq!(set(&[Urgent]).topics().collect::<Vec<_>>(), vec![Overall]);
+        assert_eq!(
+            IntentSet::new().topics().collect::<Vec<_>>(),
+            vec![Topic::Overall]
+        );
+        assert_eq!(
+            set(&[Urgent]).topics().collect::<Vec<_>>(),
+            vec![Topic::Overall]
+        );
         assert_eq!(
             set(&[Disk, Urgent]).topics().collect::<Vec<_>>(),
-            vec![Disk]
+            vec![Topic::Disk]
         );
+    }
+
+    /// Questions people really ask, in both languages, with the topics they are about. One
+    /// row per phrasing; a new phrasing that goes wrong is a new row.
+    #[test]
+    fn a_table_of_real_questions() {
+        let table: &[(&str, &[Intent])] = &[
+            // The prototype's eight scenarios and their English twins.
+            ("システムの状態を教えて", &[Overall]),
+            ("How is my system doing?", &[Overall]),
+            ("CPUとメモリの詳細な分析をお願いします", &[Cpu, Memory]),
+            ("Please analyse my CPU and memory in detail", &[Cpu, Memory]),
+            (
+                "現在実行中のプロセスで最もリソースを使用しているものを教えて",
+                &[Processes],
+            ),
+            (
+                "Which running processes use the most resources?",
+                &[Processes],
+            ),
+            ("メモリの使用状況はどうですか？", &[Memory]),
+            ("How is my memory usage?", &[Memory]),
+            (
+                "ディスクの容量と使用率について詳しく教えてください",
+                &[Disk],
+            ),
+            ("Tell me about my disk capacity and usage", &[Disk]),
+            ("ネットワークの状態を確認したい", &[Network]),
+            ("I want to check the network", &[Network]),
+            (
+                "システム全体の健康状態を総合的に評価してください",
+                &[Overall],
+            ),
+            (
+                "Give me an overall health assessment of the system",
+                &[Overall],
+            ),
+            ("緊急：システムに問題はありませんか？", &[Overall, Urgent]),
+            (
+                "Urgent: is anything wrong with my system?",
+                &[Overall, Urgent],
+            ),
+            // Everyday questions.
+            ("Am I uploading anything big right now?", &[Network]),
+            ("Is something downloading in the background?", &[Network]),
+            ("Is iCloud syncing?", &[Network]),
+            ("今、大きなファイルをアップロードしていますか？", &[Network]),
+            ("何か送信している？", &[Network]),
+            (
+                "Macが重いです。原因を教えてください。",
+                &[Cpu, Memory, Processes],
+            ),
+            (
+                "Why is my Mac so sluggish today?",
+                &[Cpu, Memory, Processes],
+            ),
+            ("My Mac keeps freezing", &[Cpu, Memory, Processes]),
+            ("アプリが固まる", &[Cpu, Memory, Processes]),
+            ("What's using all my RAM?", &[Memory, Processes]),
+            ("What is using the most CPU?", &[Cpu, Processes]),
+            ("Why are my fans so loud?", &[Cpu, Temperature]),
+            ("ファンがうるさい", &[Cpu, Temperature]),
+            (
+                "Do I have enough free space for a 20 GB download?",
+                &[Disk, Network],
+            ),
+            ("ストレージはあとどれくらい空いている？", &[Disk]),
+            ("How long will my battery last?", &[Battery]),
+            ("充電は何％？", &[Battery]),
+            ("Is my Mac OK?", &[Overall]),
+            ("大丈夫？", &[Overall]),
+            ("Quick check: anything wrong?", &[Overall, Urgent]),
+            ("至急、CPUを確認して", &[Cpu, Urgent]),
+        ];
+        for (q, expected) in table {
+            check(q, expected);
+        }
     }
 }

@@ -1,0 +1,330 @@
+//! The chat pipeline, one question at a time: question → intent → facts → diagnosis →
+//! prompt → engine → tokens → number check. [`Assistant`] is its one entry point; the host
+//! stays stateless (recent turns come back from the client with each question).
+//!
+//! What the user reads first is computed, not generated: the diagnosis is streamed before any
+//! model token, and it is the whole answer when no model can add to it (none loaded, queue
+//! full, or a model that cannot write the question's language). The model only explains, and
+//! every number it writes is checked against the facts.
+
+pub mod cache;
+pub mod check;
+pub mod diagnosis;
+pub mod facts;
+pub mod intent;
+pub mod plan;
+pub mod prompt;
+pub mod topics;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::chat::{
+    AssistantStatus, ChatEvent, ChatRequest, Explanation, Finding, StopReason, Strategy, Timings,
+};
+use app::i18n::Lang;
+use app::profile::ProfileReport;
+use futures::{stream, Stream, StreamExt};
+use thiserror::Error;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::engine::{Engine, EngineError, GenerateRequest, TokenEvent};
+use crate::hardware;
+use crate::metrics::MetricsHub;
+use crate::models;
+use crate::telemetry::ChatTelemetry;
+use cache::{AnswerCache, CachedAnswer};
+use topics::Context;
+
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 1000;
+
+/// Why a question was refused before anything was streamed.
+#[derive(Debug, Error)]
+pub enum AskError {
+    #[error("the question is empty")]
+    Empty,
+    #[error("the question is longer than {MAX_QUESTION_CHARS} characters")]
+    TooLong,
+}
+
+impl AskError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AskError::Empty => "empty_question",
+            AskError::TooLong => "question_too_long",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Assistant {
+    engine: Result<Engine, EngineError>,
+    /// What the loaded model writes well (from the catalogue).
+    languages: Arc<Vec<Lang>>,
+    metrics: MetricsHub,
+    profile: Arc<ProfileReport>,
+    cache: AnswerCache,
+    telemetry: ChatTelemetry,
+    default_strategy: Strategy,
+}
+
+impl Assistant {
+    /// `engine` is the result of loading the model: a failure is kept and reported on every
+    /// question (and in the UI), while the dashboard goes on working.
+    pub fn new(
+        engine: Result<Engine, EngineError>,
+        metrics: MetricsHub,
+        profile: ProfileReport,
+        cache: AnswerCache,
+        default_strategy: Strategy,
+    ) -> Self {
+        let languages = engine.as_ref().map_or_else(
+            |_| Vec::new(),
+            |e| models::languages_for_path(&e.config().model_path),
+        );
+        Self {
+            engine,
+            languages: Arc::new(languages),
+            metrics,
+            profile: Arc::new(profile),
+            cache,
+            telemetry: ChatTelemetry::new(),
+            default_strategy,
+        }
+    }
+
+    pub fn profile(&self) -> &ProfileReport {
+        &self.profile
+    }
+
+    pub fn telemetry(&self) -> &ChatTelemetry {
+        &self.telemetry
+    }
+
+    /// The languages the loaded model explains in (empty without a model).
+    pub fn languages(&self) -> &[Lang] {
+        &self.languages
+    }
+
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref().ok()
+    }
+
+    pub fn status(&self) -> AssistantStatus {
+        match &self.engine {
+            Ok(e) => AssistantStatus {
+                ready: true,
+                model: Some(e.model_name()),
+                error: None,
+                error_code: None,
+            },
+            Err(e) => AssistantStatus {
+                ready: false,
+                model: None,
+                error: Some(e.to_string()),
+                error_code: Some(e.code().to_string()),
+            },
+        }
+    }
+
+    /// Starts answering. Only a malformed question is refused here; everything after it
+    /// streams: `Start`, `Diagnosis`, then the model's tokens when it explains, then `Done`.
+    pub fn ask(
+        &self,
+        req: ChatRequest,
+    ) -> Result<impl Stream<Item = ChatEvent> + Send + 'static, AskError> {
+        let started = Instant::now();
+        let question = req.question.trim().to_string();
+        if question.is_empty() {
+            return Err(AskError::Empty);
+        }
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(AskError::TooLong);
+        }
+        let intents = intent::detect(&question);
+        let lang = intent::detect_language(&question);
+        let snapshot = self.metrics.latest();
+        let recent = self.metrics.history(topics::RECENT);
+        let cx = Context {
+            snapshot: &snapshot,
+            recent: &recent,
+            intents,
+            lang,
+        };
+        let facts = facts::collect(&cx);
+        let findings = diagnosis::diagnose(&cx);
+        let known = check::Known::new(&facts, &findings, &question);
+        let start = ChatEvent::Start {
+            intents: intents.names(),
+            facts,
+            language: lang.code().to_string(),
+        };
+        let diagnosis = |explanation| ChatEvent::Diagnosis {
+            findings: findings.clone(),
+            explanation,
+            snapshot: Box::new((*snapshot).clone()),
+        };
+        let plan = plan::plan(req.strategy.unwrap_or(self.default_strategy), &intents);
+
+        let engine = match &self.engine {
+            Ok(engine) if self.languages.contains(&lang) => engine.clone(),
+            Ok(engine) => {
+                let explanation = Explanation::LanguageNotSupported {
+                    model: engine.model_name(),
+                    language: lang,
+                    pull_command: models::pull_command(lang).unwrap_or_default(),
+                };
+                let timings = Timings::default();
+                self.telemetry
+                    .record_answer(StopReason::DiagnosisOnly, &timings);
+                return Ok(self.diagnosis_only(
+                    started,
+                    start,
+                    diagnosis(explanation),
+                    &findings,
+                    lang,
+                ));
+            }
+            Err(e) => {
+                self.telemetry.record_error(e.code());
+                let explanation = Explanation::ModelUnavailable {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                };
+                return Ok(self.diagnosis_only(
+                    started,
+                    start,
+                    diagnosis(explanation),
+                    &findings,
+                    lang,
+                ));
+            }
+        };
+        let explained = Explanation::Model {
+            model: engine.model_name(),
+        };
+
+        let key = cache::key(&question, &req.history, &intents, plan.strategy, &snapshot);
+        if let Some(hit) = self.cache.get(&key) {
+            let timings = Timings {
+                cache_hit: true,
+                total_ms: started.elapsed().as_millis() as u64,
+                ..Default::default()
+            };
+            self.telemetry.record_answer(StopReason::Cached, &timings);
+            let events = vec![
+                start,
+                diagnosis(explained),
+                ChatEvent::Token {
+                    text: hit.answer.clone(),
+                },
+                ChatEvent::Done {
+                    unverified: check::unverified(&hit.answer, &known),
+                    answer: hit.answer,
+                    stop: StopReason::Cached,
+                    cut: false,
+                    timings,
+                },
+            ];
+            return Ok(stream::iter(events).boxed());
+        }
+
+        let messages = prompt::build(&question, plan.urgent, &findings, &req.history, lang);
+        let budget = (engine.n_ctx() as usize).saturating_sub(plan.max_tokens as usize);
+        let messages = prompt::trim_to_budget(messages, budget, |s| {
+            engine.count_tokens(s).unwrap_or(s.len() / 3 + 1)
+        });
+        let threads =
+            hardware::threads_for_now(self.profile.profile.threads, &snapshot.cpu.per_core_pct);
+        let request = GenerateRequest {
+            messages,
+            max_tokens: plan.max_tokens,
+            temperature: plan.temperature,
+            deadline: started + plan.deadline,
+            threads: Some(threads),
+            seed: 0,
+        };
+        let rx = match engine.generate(request) {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.telemetry.record_error(e.code());
+                let explanation = match e {
+                    EngineError::QueueFull => Explanation::Busy,
+                    e => Explanation::ModelUnavailable {
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    },
+                };
+                return Ok(self.diagnosis_only(
+                    started,
+                    start,
+                    diagnosis(explanation),
+                    &findings,
+                    lang,
+                ));
+            }
+        };
+
+        let cache = self.cache.clone();
+        let telemetry = self.telemetry.clone();
+        let head = [start, diagnosis(explained)];
+        let tokens = ReceiverStream::new(rx).map(move |ev| match ev {
+            TokenEvent::Token(text) => ChatEvent::Token { text },
+            TokenEvent::Done(report) => {
+                let mut timings = report.timings;
+                timings.total_ms = started.elapsed().as_millis() as u64;
+                telemetry.record_answer(report.stop, &timings);
+                cache.insert(
+                    key.clone(),
+                    CachedAnswer {
+                        answer: report.text.clone(),
+                        stop: report.stop,
+                    },
+                );
+                ChatEvent::Done {
+                    unverified: check::unverified(&report.text, &known),
+                    answer: report.text,
+                    stop: report.stop,
+                    cut: matches!(
+                        report.stop,
+                        StopReason::Deadline | StopReason::TokenCap | StopReason::Cancelled
+                    ),
+                    timings,
+                }
+            }
+            TokenEvent::Error(e) => {
+                telemetry.record_error(e.code());
+                ChatEvent::Error {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                }
+            }
+        });
+        Ok(stream::iter(head).chain(tokens).boxed())
+    }
+
+    /// The answer when no model explains: the diagnosis, rendered in the question's language.
+    /// (The caller has counted the outcome.)
+    fn diagnosis_only(
+        &self,
+        started: Instant,
+        start: ChatEvent,
+        diagnosis: ChatEvent,
+        findings: &[Finding],
+        lang: Lang,
+    ) -> futures::stream::BoxStream<'static, ChatEvent> {
+        let timings = Timings {
+            total_ms: started.elapsed().as_millis() as u64,
+            ..Default::default()
+        };
+        let done = ChatEvent::Done {
+            answer: diagnosis::render(findings, lang),
+            stop: StopReason::DiagnosisOnly,
+            cut: false,
+            timings,
+            unverified: Vec::new(),
+        };
+        stream::iter([start, diagnosis, done]).boxed()
+    }
+}

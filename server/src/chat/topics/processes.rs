@@ -1,0 +1,182 @@
+//! Processes: which programs use the most CPU and memory, as shares of the whole machine.
+//! Names only: the snapshot never holds command lines, and names are cut short.
+
+use app::chat::Topic;
+use app::format;
+use app::i18n::Lang;
+use app::model::{Level, Thresholds};
+
+use super::Context;
+use crate::chat::cache::{Bucket, State};
+use crate::chat::diagnosis::{pct, share_of_cores, Findings};
+use crate::chat::facts::{name, Facts};
+use crate::chat::intent::{Intent, Rule};
+
+pub(crate) const KEYWORDS: Rule = Rule {
+    words: &[
+        "process",
+        "app",
+        "application",
+        "program",
+        "task",
+        "hog",
+        "hogging",
+        "culprit",
+    ],
+    phrases: &[
+        "which program",
+        "what is using",
+        "what s using",
+        "using the most",
+    ],
+    ja: &["プロセス", "アプリ", "ソフト", "プログラム", "タスク"],
+    adds: &[Intent::Processes],
+};
+
+const TOP: usize = 3;
+const CPU_KEYS: [&str; TOP] = ["process.cpu.1", "process.cpu.2", "process.cpu.3"];
+const MEMORY_KEYS: [&str; TOP] = ["process.memory.1", "process.memory.2", "process.memory.3"];
+
+/// Up to `n` of the busiest processes with at least `min_share` % of the machine:
+/// `(fact key, name, share of all cores in %)`.
+pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static str, String, f32)> {
+    cx.snapshot
+        .processes
+        .by_cpu
+        .iter()
+        .take(n.min(TOP))
+        .zip(CPU_KEYS)
+        .map(|(p, key)| (key, name(&p.name), share_of_cores(p.cpu_pct, cx.cores())))
+        .filter(|(_, _, share)| *share >= min_share)
+        .collect()
+}
+
+fn memory_share(cx: &Context, bytes: u64) -> f32 {
+    let total = cx.snapshot.memory.total_bytes;
+    if total == 0 {
+        0.0
+    } else {
+        (bytes as f64 * 100.0 / total as f64) as f32
+    }
+}
+
+pub(crate) fn top_cpu_facts(f: &mut Facts, cx: &Context) {
+    for (n, (key, name, share)) in busiest(cx, TOP, f32::NEG_INFINITY).into_iter().enumerate() {
+        let n = n + 1;
+        let label = match f.lang {
+            Lang::En => format!("Top CPU process #{n} (share of all cores)"),
+            Lang::Ja => format!("CPU使用率 {n}位（全コアに対する割合）"),
+        };
+        f.push(key, label, format!("{name} {}", format::pct(share)));
+    }
+}
+
+fn top_memory_facts(f: &mut Facts, cx: &Context) {
+    let procs = cx.snapshot.processes.by_memory.iter().take(TOP);
+    for (n, (p, key)) in procs.zip(MEMORY_KEYS).enumerate() {
+        let n = n + 1;
+        let label = match f.lang {
+            Lang::En => format!("Top memory process #{n}"),
+            Lang::Ja => format!("メモリ使用量 {n}位"),
+        };
+        let share = format::pct(memory_share(cx, p.memory_bytes));
+        let bytes = format::bytes(p.memory_bytes);
+        let value = match f.lang {
+            Lang::En => format!("{} {bytes} ({share} of memory)", name(&p.name)),
+            Lang::Ja => format!("{} {bytes}（メモリの{share}）", name(&p.name)),
+        };
+        f.push(key, label, value);
+    }
+}
+
+pub(super) fn facts(f: &mut Facts, cx: &Context) {
+    top_cpu_facts(f, cx);
+    top_memory_facts(f, cx);
+    if cx.snapshot.processes.count > 0 {
+        let label = f.tr("Processes running", "実行中のプロセス数");
+        f.push(
+            "process.count",
+            label,
+            cx.snapshot.processes.count.to_string(),
+        );
+    }
+}
+
+pub(super) fn findings(out: &mut Findings, cx: &Context) {
+    let cpu = busiest(cx, 2, f32::NEG_INFINITY);
+    match cpu.as_slice() {
+        [] => out.push(
+            Topic::Processes,
+            Level::Normal,
+            &[],
+            "Processes are not measured yet.",
+            "プロセスはまだ計測されていません。",
+        ),
+        [(key, top, share), rest @ ..] => {
+            let mut en = format!("{top} uses the most CPU: {} % of all cores", pct(*share));
+            let mut ja = format!("CPUを最も使っているのは{top}（全コアの{}%）", pct(*share));
+            let mut keys = vec![*key];
+            if let Some((key2, second, share2)) = rest.first() {
+                en += &format!(", then {second} ({} %)", pct(*share2));
+                ja += &format!("、次に{second}（{}%）", pct(*share2));
+                keys.push(key2);
+            }
+            en.push('.');
+            ja.push_str("です。");
+            out.push(
+                Topic::Processes,
+                Thresholds::CPU.level(*share),
+                &keys,
+                en,
+                ja,
+            );
+        }
+    }
+    let mem: Vec<_> = cx.snapshot.processes.by_memory.iter().take(2).collect();
+    if let Some(top) = mem.first() {
+        let share = memory_share(cx, top.memory_bytes);
+        let bytes = format::bytes(top.memory_bytes);
+        let n = name(&top.name);
+        let mut en = format!(
+            "{n} uses the most memory: {bytes} ({} % of memory)",
+            pct(share)
+        );
+        let mut ja = format!(
+            "メモリを最も使っているのは{n}（{bytes}、メモリの{}%）",
+            pct(share)
+        );
+        let mut keys = vec![MEMORY_KEYS[0]];
+        if let Some(second) = mem.get(1) {
+            let b2 = format::bytes(second.memory_bytes);
+            let n2 = name(&second.name);
+            en += &format!(", then {n2} ({b2})");
+            ja += &format!("、次に{n2}（{b2}）");
+            keys.push(MEMORY_KEYS[1]);
+        }
+        en.push('.');
+        ja.push_str("です。");
+        out.push(
+            Topic::Processes,
+            Thresholds::MEMORY.level(share),
+            &keys,
+            en,
+            ja,
+        );
+    }
+}
+
+pub(super) fn buckets(state: &mut State) {
+    let s = state.snapshot();
+    let top_cpu = s
+        .processes
+        .by_cpu
+        .first()
+        .map_or(Bucket::Missing, |p| Bucket::Name(p.name.clone()));
+    let top_memory = s
+        .processes
+        .by_memory
+        .first()
+        .map_or(Bucket::Missing, |p| Bucket::Name(p.name.clone()));
+    state.push("process.cpu", top_cpu);
+    state.push("process.memory", top_memory);
+}
