@@ -113,6 +113,16 @@ pub struct Finding {
     /// One sentence with the exact numbers, in English and in Japanese.
     pub en: String,
     pub ja: String,
+    /// What the user can do about it, when there is something to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
+}
+
+/// One practical step, in English and in Japanese; computed like the finding it follows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Advice {
+    pub en: String,
+    pub ja: String,
 }
 
 impl Finding {
@@ -121,6 +131,13 @@ impl Finding {
             Lang::En => &self.en,
             Lang::Ja => &self.ja,
         }
+    }
+
+    pub fn advice_text(&self, lang: Lang) -> Option<&str> {
+        self.advice.as_ref().map(|a| match lang {
+            Lang::En => a.en.as_str(),
+            Lang::Ja => a.ja.as_str(),
+        })
     }
 }
 

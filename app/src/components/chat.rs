@@ -433,6 +433,7 @@ fn finding(f: &Finding, lang: Lang) -> impl IntoView {
         <li class=format!("finding level-{level}") data-topic=wire_name(&f.topic) data-level=level.clone()>
             <span class=format!("badge level-{level}")>{level_text(lang, f.level)}</span>
             <span class="text">{text}</span>
+            {f.advice_text(lang).map(|a| view! { <span class="advice">{a.to_string()}</span> })}
         </li>
     }
 }
@@ -600,6 +601,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: en.into(),
             ja: ja.into(),
+            advice: None,
         }
     }
 

@@ -35,7 +35,10 @@ impl Known {
         let texts = facts
             .iter()
             .map(|f| f.value.as_str())
-            .chain(findings.iter().flat_map(|f| [f.en.as_str(), f.ja.as_str()]))
+            .chain(findings.iter().flat_map(|f| {
+                let advice = f.advice.iter().flat_map(|a| [a.en.as_str(), a.ja.as_str()]);
+                [f.en.as_str(), f.ja.as_str()].into_iter().chain(advice)
+            }))
             .chain([question]);
         for text in texts {
             for n in scan(text) {
@@ -209,6 +212,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: "CPU is 82 % busy; node (40 %) uses the most.".into(),
             ja: "CPU使用率は82%です。".into(),
+            advice: None,
         }];
         Known::new(&facts, &findings, "Is my CPU at 90%?")
     }

@@ -7,7 +7,7 @@
 //! overall question with nothing above normal starts with an explicit "nothing unusual"; an
 //! urgent question gets one line, the worst finding.
 
-use app::chat::{Finding, Topic};
+use app::chat::{Advice, Finding, Topic};
 use app::i18n::Lang;
 use app::model::Level;
 
@@ -34,7 +34,18 @@ impl Findings {
             facts: facts.iter().map(|k| (*k).to_owned()).collect(),
             en: en.into(),
             ja: ja.into(),
+            advice: None,
         });
+    }
+
+    /// Attaches what to do to the finding pushed last.
+    pub fn advise(&mut self, en: impl Into<String>, ja: impl Into<String>) {
+        if let Some(f) = self.out.last_mut() {
+            f.advice = Some(Advice {
+                en: en.into(),
+                ja: ja.into(),
+            });
+        }
     }
 
     fn worst(&self) -> Level {
@@ -72,13 +83,23 @@ pub fn diagnose(cx: &Context) -> Vec<Finding> {
     out
 }
 
-/// The findings as one text in `lang`, a sentence a line: the answer when no model explains.
+/// The findings as one text in `lang`, a finding (and its advice) a line: the answer when no
+/// model explains.
 pub fn render(findings: &[Finding], lang: Lang) -> String {
     findings
         .iter()
-        .map(|f| f.text(lang))
+        .map(|f| line(f, lang))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One finding and its advice, as one line.
+pub fn line(f: &Finding, lang: Lang) -> String {
+    match (f.advice_text(lang), lang) {
+        (Some(a), Lang::En) => format!("{} {a}", f.text(lang)),
+        (Some(a), Lang::Ja) => format!("{}{a}", f.text(lang)),
+        (None, _) => f.text(lang).to_owned(),
+    }
 }
 
 /// A percentage as findings write it: a whole number, because "82 %" reads better than
@@ -409,7 +430,8 @@ mod tests {
                             "{q}: {key} not in facts"
                         );
                     }
-                    for text in [&f.en, &f.ja] {
+                    let advice = f.advice.iter().flat_map(|a| [&a.en, &a.ja]);
+                    for text in [&f.en, &f.ja].into_iter().chain(advice) {
                         assert_eq!(
                             unverified(text, &known),
                             Vec::<String>::new(),
@@ -419,6 +441,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn advice_follows_what_is_wrong_and_only_that() {
+        let (s, h) = busy();
+        let found = with(&[Intent::Cpu], &s, &h);
+        let top = &s.processes.by_cpu[0].name;
+        let advice = found[0]
+            .advice
+            .as_ref()
+            .expect("advice for a sustained load");
+        assert!(
+            advice
+                .en
+                .contains(&format!("If you do not need {top}, quit it")),
+            "{}",
+            advice.en
+        );
+        assert!(advice
+            .ja
+            .contains(&format!("{top}が不要なら終了してください")));
+        // A spike needs nothing; a normal CPU gets no advice at all.
+        let (mut s, h) = idle();
+        s.cpu.total_pct = 90.0;
+        let found = with(&[Intent::Cpu], &s, &h);
+        assert!(found[0]
+            .advice
+            .as_ref()
+            .unwrap()
+            .en
+            .starts_with("A short spike needs nothing"));
+        s.cpu.total_pct = 5.0;
+        assert_eq!(with(&[Intent::Cpu], &s, &h)[0].advice, None);
+        // A nearly full disk says how to free space; the rendered answer carries it.
+        s.disks[0].available_bytes = s.disks[0].total_bytes / 50;
+        let found = with(&[Intent::Disk], &s, &h);
+        assert!(found[0]
+            .advice
+            .as_ref()
+            .unwrap()
+            .en
+            .contains("empty the Trash"));
+        let text = render(&found[..1], Lang::Ja);
+        assert!(
+            text.contains("使用率98%") && text.contains("ゴミ箱を空にし"),
+            "{text}"
+        );
     }
 
     #[test]

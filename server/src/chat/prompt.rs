@@ -41,15 +41,16 @@
 use app::chat::{Finding, Turn};
 use app::i18n::Lang;
 
+use super::diagnosis;
 use super::facts::one_line;
 use crate::engine::{ChatMessage, Role};
 
 /// The fixed first message. Never format anything into it: its bytes must be identical on
 /// every request.
 pub const SYSTEM_PROMPT: &str = "You are Mac Status, a helpful assistant on this Mac. \
-The app has measured the Mac and gives you its findings; they are correct. \
-Explain them in plain words: the likely cause and what the user can do. \
-Do not write any numbers. Be brief.";
+The app has measured the Mac; its findings are correct. \
+Answer the user's question from the findings, in plain words and briefly. \
+Never add a cause or a number that the findings do not give.";
 
 /// Template tokens around each message (ChatML: `<|im_start|>`, role, `\n`, `<|im_end|>`, `\n`),
 /// counted by [`trim_to_budget`] on top of the content.
@@ -75,13 +76,13 @@ fn label(lang: Lang, l: Label) -> &'static str {
         (Lang::En, Question) => "Question: ",
         (Lang::Ja, Question) => "質問：",
         (Lang::En, Instruction) => {
-            "Explain the likely cause and what to do, in two or three short sentences, in English."
+            "Answer in two short sentences, in English, using only the findings above."
         }
-        (Lang::Ja, Instruction) => {
-            "考えられる原因と対処法を、日本語で2〜3文で短く説明してください。"
+        (Lang::Ja, Instruction) => "上の計測結果だけを使って、日本語で2文で短く答えてください。",
+        (Lang::En, UrgentInstruction) => {
+            "Answer in one short sentence, in English, using only the findings above."
         }
-        (Lang::En, UrgentInstruction) => "Say what to do first, in one short sentence, in English.",
-        (Lang::Ja, UrgentInstruction) => "まず何をすべきかを、日本語で1文で答えてください。",
+        (Lang::Ja, UrgentInstruction) => "上の計測結果だけを使って、日本語で1文で答えてください。",
     }
 }
 
@@ -190,7 +191,7 @@ pub fn build(
         header: Some(label(lang, Label::Header)),
         lines: findings
             .iter()
-            .map(|f| format!("- {}", one_line(f.text(lang))))
+            .map(|f| format!("- {}", one_line(&diagnosis::line(f, lang))))
             .collect(),
         question_prefix: label(lang, Label::Question),
         question: question.trim().to_owned(),
@@ -314,6 +315,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: en.into(),
             ja: ja.into(),
+            advice: None,
         }
     }
 
@@ -380,7 +382,7 @@ mod tests {
              - No swap is in use.\n\
              \n\
              Question: Why is my Mac slow?\n\
-             Explain the likely cause and what to do, in two or three short sentences, in English."
+             Answer in two short sentences, in English, using only the findings above."
         );
     }
 
@@ -395,7 +397,7 @@ mod tests {
         let last = &m[m.len() - 1].content;
         assert!(last.starts_with("計測結果（正確です）：\n- CPU使用率は82%です。"));
         assert!(last.ends_with(
-            "\n\n質問：緊急：CPUが100%\nまず何をすべきかを、日本語で1文で答えてください。"
+            "\n\n質問：緊急：CPUが100%\n上の計測結果だけを使って、日本語で1文で答えてください。"
         ));
         assert!(!m.iter().any(|m| m.content.contains("<|")));
     }
@@ -412,7 +414,7 @@ mod tests {
         let none = build(q, false, &[], &[], Lang::Ja);
         assert_eq!(
             none[1].content,
-            "質問：line one\n\nline two\n考えられる原因と対処法を、日本語で2〜3文で短く説明してください。"
+            "質問：line one\n\nline two\n上の計測結果だけを使って、日本語で2文で短く答えてください。"
         );
         assert_eq!(
             FinalMessage::parse(&none[1].content).render(),

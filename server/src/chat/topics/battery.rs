@@ -97,7 +97,15 @@ pub(crate) fn finding(cx: &Context) -> Option<(Level, Vec<&'static str>, String,
 
 pub(super) fn findings(out: &mut Findings, cx: &Context) {
     match finding(cx) {
-        Some((level, keys, en, ja)) => out.push(Topic::Battery, level, &keys, en, ja),
+        Some((level, keys, en, ja)) => {
+            out.push(Topic::Battery, level, &keys, en, ja);
+            if level > Level::Normal {
+                out.advise(
+                    "Plug in the charger soon.",
+                    "早めに充電器を接続してください。",
+                );
+            }
+        }
         None => out.push(
             Topic::Battery,
             Level::Normal,

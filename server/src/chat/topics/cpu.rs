@@ -137,7 +137,28 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
         ja += &format!("{}が多く使っています。", names(app::i18n::Lang::Ja));
         keys.extend(top.iter().map(|(key, _, _)| *key));
     }
+    let sustained =
+        keys[0] == "cpu.last_minute" || (level > Level::Normal && cx.last_minute().is_none());
     out.push(Topic::Cpu, level, &keys, en, ja);
+    if level == Level::Normal {
+        return;
+    }
+    if !sustained {
+        out.advise(
+            "A short spike needs nothing from you; ask again if it lasts.",
+            "一時的なものなので対処は不要です。続くようなら、もう一度確認してください。",
+        );
+    } else if let Some((_, top, _)) = processes::busiest(cx, 1, NAMED_SHARE_PCT).first() {
+        out.advise(
+            processes::quit_advice_en(top),
+            processes::quit_advice_ja(top),
+        );
+    } else {
+        out.advise(
+            "Quit the apps you are not using.",
+            "使っていないアプリを終了してください。",
+        );
+    }
 }
 
 pub(super) fn findings(out: &mut Findings, cx: &Context) {

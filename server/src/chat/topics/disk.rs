@@ -103,13 +103,20 @@ pub(crate) fn fullest_finding(out: &mut Findings, cx: &Context) {
         format::bytes(d.available_bytes),
     );
     let key = key(d);
+    let level = Thresholds::DISK.level(d.used_pct());
     out.push(
         Topic::Disk,
-        Thresholds::DISK.level(d.used_pct()),
+        level,
         &[key.as_str()],
         format!("The fullest volume, {mount}, is {p} % full with {free} free."),
         format!("最も使われているボリューム {mount} は使用率{p}%、空きは{free}です。"),
     );
+    if level > Level::Normal {
+        out.advise(
+            format!("Free space on {mount}: empty the Trash and delete large files you no longer need (System Settings, General, Storage)."),
+            format!("{mount}の空きを増やしてください。ゴミ箱を空にし、不要な大きいファイルを削除します（システム設定の「一般」→「ストレージ」）。"),
+        );
+    }
 }
 
 pub(super) fn findings(out: &mut Findings, cx: &Context) {

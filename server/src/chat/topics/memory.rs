@@ -139,6 +139,21 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
         keys.push("memory.pressure");
     }
     out.push(Topic::Memory, level, &keys, en, ja);
+    if level > Level::Normal {
+        match cx.snapshot.processes.by_memory.first() {
+            Some(p) => {
+                let n = crate::chat::facts::name(&p.name);
+                out.advise(
+                    format!("Quit the apps you are not using, starting with the largest ({n})."),
+                    format!("使っていないアプリを終了してください（まずは最も大きい{n}）。"),
+                );
+            }
+            None => out.advise(
+                "Quit the apps you are not using.",
+                "使っていないアプリを終了してください。",
+            ),
+        }
+    }
 }
 
 pub(super) fn findings(out: &mut Findings, cx: &Context) {

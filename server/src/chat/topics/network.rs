@@ -180,6 +180,10 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             format!("A large {what_en} is running: {r} on average over the last minute."),
             format!("大きな{what_ja}が続いています（直近一分の平均{r}）。"),
         );
+        out.advise(
+            "If you did not start it, see which app is syncing (iCloud, backups, updates).",
+            "心当たりがなければ、同期中のアプリ（iCloud、バックアップ、アップデート）を確認してください。",
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! Overall health: CPU, memory and the fullest disk (and the battery or temperatures when they
 //! are not normal), the worst first, with an explicit "nothing unusual" when all is normal.
 
-use app::chat::{Finding, Topic};
+use app::chat::{Advice, Finding, Topic};
 use app::i18n::{self, Key};
 use app::model::{Level, Thresholds};
 
@@ -90,11 +90,11 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
     cpu::finding(out, cx);
     memory::finding(out, cx);
     disk::fullest_finding(out, cx);
-    if let Some((level, keys, en, ja)) = battery::finding(cx).filter(|(l, ..)| *l > Level::Normal) {
-        out.push(Topic::Battery, level, &keys, en, ja);
+    if battery_matters(cx) {
+        battery::findings(out, cx);
     }
-    if let Some((level, en, ja)) = temperature::finding(cx).filter(|(l, ..)| *l > Level::Normal) {
-        out.push(Topic::Temperature, level, &["temperature.1"], en, ja);
+    if temperature_matters(cx) {
+        temperature::findings(out, cx);
     }
 }
 
@@ -123,6 +123,10 @@ pub(crate) fn nothing_unusual(cx: &Context) -> Finding {
         facts: keys,
         en,
         ja,
+        advice: Some(Advice {
+            en: "No action is needed.".into(),
+            ja: "対処は不要です。".into(),
+        }),
     }
 }
 

@@ -51,6 +51,15 @@ pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static s
         .collect()
 }
 
+/// How to stop a process the user may not need.
+pub(crate) fn quit_advice_en(name: &str) -> String {
+    format!("If you do not need {name}, quit it (Activity Monitor: select it, then Quit).")
+}
+
+pub(crate) fn quit_advice_ja(name: &str) -> String {
+    format!("{name}が不要なら終了してください（アクティビティモニタで選んで「終了」）。")
+}
+
 fn memory_share(cx: &Context, bytes: u64) -> f32 {
     let total = cx.snapshot.memory.total_bytes;
     if total == 0 {
@@ -123,13 +132,11 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             }
             en.push('.');
             ja.push_str("です。");
-            out.push(
-                Topic::Processes,
-                Thresholds::CPU.level(*share),
-                &keys,
-                en,
-                ja,
-            );
+            let level = Thresholds::CPU.level(*share);
+            out.push(Topic::Processes, level, &keys, en, ja);
+            if level > Level::Normal {
+                out.advise(quit_advice_en(top), quit_advice_ja(top));
+            }
         }
     }
     let mem: Vec<_> = cx.snapshot.processes.by_memory.iter().take(2).collect();
@@ -155,13 +162,11 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
         }
         en.push('.');
         ja.push_str("です。");
-        out.push(
-            Topic::Processes,
-            Thresholds::MEMORY.level(share),
-            &keys,
-            en,
-            ja,
-        );
+        let level = Thresholds::MEMORY.level(share);
+        out.push(Topic::Processes, level, &keys, en, ja);
+        if level > Level::Normal {
+            out.advise(quit_advice_en(&n), quit_advice_ja(&n));
+        }
     }
 }
 

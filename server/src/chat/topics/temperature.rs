@@ -111,7 +111,15 @@ pub(crate) fn finding(cx: &Context) -> Option<(Level, String, String)> {
 
 pub(super) fn findings(out: &mut Findings, cx: &Context) {
     match finding(cx) {
-        Some((level, en, ja)) => out.push(Topic::Temperature, level, &["temperature.1"], en, ja),
+        Some((level, en, ja)) => {
+            out.push(Topic::Temperature, level, &["temperature.1"], en, ja);
+            if level > Level::Normal {
+                out.advise(
+                    "Let the Mac cool down: quit heavy apps and keep its vents free.",
+                    "重いアプリを終了し、通気口をふさがないようにして冷ましてください。",
+                );
+            }
+        }
         None => out.push(
             Topic::Temperature,
             Level::Normal,
