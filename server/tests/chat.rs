@@ -163,7 +163,7 @@ fn the_diagnosis_streams_first_then_the_models_explanation() {
     assert_eq!(language, "en");
     assert!(matches!(explanation, Explanation::Model { model } if model.contains("SmolLM2")));
     // The facts and findings are exactly what the host computes from the snapshot it reports.
-    assert_eq!(**snap, *h.metrics.latest());
+    assert_eq!(*snap, *h.metrics.latest());
     let recent = h.metrics.history(topics::RECENT);
     let cx = topics::Context {
         snapshot: snap,

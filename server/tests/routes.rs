@@ -276,7 +276,8 @@ async fn chat_without_a_model_answers_with_the_diagnosis_and_says_why() {
     };
     assert_eq!(*stop, StopReason::DiagnosisOnly);
     assert_eq!(answer.lines().count(), findings.len());
-    assert_eq!(answer.lines().next(), Some(findings[0].en.as_str()));
+    let first = server::chat::diagnosis::line(&findings[0], app::i18n::Lang::En);
+    assert_eq!(answer.lines().next(), Some(first.as_str()));
     assert_eq!(events.len(), 3, "no model tokens");
 
     let html = body_text(app.clone().oneshot(get("/")).await.unwrap()).await;

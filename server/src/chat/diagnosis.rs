@@ -75,6 +75,9 @@ pub fn diagnose(cx: &Context) -> Vec<Finding> {
         }
     }
     let mut out = found.out;
+    // Overall repeats the headline findings of topics that may also have been asked for.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(f.en.clone()));
     // Stable: equal levels keep the topic order.
     out.sort_by_key(|f| std::cmp::Reverse(f.level));
     if cx.intents.is_urgent() {
@@ -487,6 +490,28 @@ mod tests {
         assert!(
             text.contains("使用率98%") && text.contains("ゴミ箱を空にし"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_finding_is_said_once_and_this_host_is_never_the_one_to_quit() {
+        let (mut s, h) = busy();
+        let q = "Explain everything about my CPU, memory, disks and network in detail.";
+        let (_, found) = run(&s, &h, q);
+        let mut texts: Vec<&str> = found.iter().map(|f| f.en.as_str()).collect();
+        let n = texts.len();
+        texts.dedup();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), n, "{found:#?}");
+        // The busiest process is this host (it was writing an answer): advice names the next.
+        s.processes.by_cpu[0].pid = std::process::id();
+        let next = s.processes.by_cpu[1].name.clone();
+        let found = with(&[Intent::Cpu], &s, &h);
+        let advice = &found[0].advice.as_ref().expect("advice").en;
+        assert!(
+            advice.contains(&format!("If you do not need {next}")),
+            "{advice}"
         );
     }
 

@@ -25,6 +25,8 @@ const BUCKET_PCT: f32 = 10.0;
 const NOTABLE_PROCESS_CPU_PCT: f32 = 10.0;
 /// Processes under this share of the machine are not worth naming as a cause.
 const NAMED_SHARE_PCT: f32 = 1.0;
+/// A process this busy (share of the machine) is worth suggesting to quit.
+const QUIT_SHARE_PCT: f32 = 10.0;
 
 /// Mean and peak CPU over the last minute, when there is enough history.
 fn last_minute(cx: &Context) -> Option<(f32, f32)> {
@@ -148,10 +150,10 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
             "A short spike needs nothing from you; ask again if it lasts.",
             "一時的なものなので対処は不要です。続くようなら、もう一度確認してください。",
         );
-    } else if let Some((_, top, _)) = processes::busiest(cx, 1, NAMED_SHARE_PCT).first() {
+    } else if let Some(top) = processes::quittable(cx, QUIT_SHARE_PCT) {
         out.advise(
-            processes::quit_advice_en(top),
-            processes::quit_advice_ja(top),
+            processes::quit_advice_en(&top),
+            processes::quit_advice_ja(&top),
         );
     } else {
         out.advise(

@@ -51,6 +51,19 @@ pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static s
         .collect()
 }
 
+/// The busiest process worth telling the user to quit: not this host (its CPU is the answer
+/// being written), at least `min_share` % of the machine.
+pub(crate) fn quittable(cx: &Context, min_share: f32) -> Option<String> {
+    let own = std::process::id();
+    cx.snapshot
+        .processes
+        .by_cpu
+        .iter()
+        .filter(|p| p.pid != own)
+        .find(|p| share_of_cores(p.cpu_pct, cx.cores()) >= min_share)
+        .map(|p| name(&p.name))
+}
+
 /// How to stop a process the user may not need.
 pub(crate) fn quit_advice_en(name: &str) -> String {
     format!("If you do not need {name}, quit it (Activity Monitor: select it, then Quit).")
@@ -135,7 +148,9 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             let level = Thresholds::CPU.level(*share);
             out.push(Topic::Processes, level, &keys, en, ja);
             if level > Level::Normal {
-                out.advise(quit_advice_en(top), quit_advice_ja(top));
+                if let Some(q) = quittable(cx, Thresholds::CPU.careful) {
+                    out.advise(quit_advice_en(&q), quit_advice_ja(&q));
+                }
             }
         }
     }
