@@ -252,6 +252,8 @@ mod tests {
         assert_eq!(found[0].level, Level::Critical);
         assert!(found[0].en.starts_with("CPU is 90 % busy"));
         assert!(!found[0].en.contains("average"));
+        let advice = found[0].advice.as_ref().expect("advice");
+        assert!(advice.en.contains("less than a minute"), "{}", advice.en);
     }
 
     #[test]

@@ -139,13 +139,18 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
         ja += &format!("{}が多く使っています。", names(app::i18n::Lang::Ja));
         keys.extend(top.iter().map(|(key, _, _)| *key));
     }
-    let sustained =
-        keys[0] == "cpu.last_minute" || (level > Level::Normal && cx.last_minute().is_none());
+    let sustained = keys[0] == "cpu.last_minute";
+    let watched = cx.last_minute().is_some();
     out.push(Topic::Cpu, level, &keys, en, ja);
     if level == Level::Normal {
         return;
     }
-    if !sustained {
+    if !watched {
+        out.advise(
+            "The host has watched for less than a minute, so this may be a spike: ask again in a minute.",
+            "計測を始めてまだ一分たっていないため、一時的な上昇かもしれません。一分後にもう一度確認してください。",
+        );
+    } else if !sustained {
         out.advise(
             "A short spike needs nothing from you; ask again if it lasts.",
             "一時的なものなので対処は不要です。続くようなら、もう一度確認してください。",
