@@ -25,6 +25,8 @@ const BUCKET_PCT: f32 = 10.0;
 const NOTABLE_PROCESS_CPU_PCT: f32 = 10.0;
 /// Processes under this share of the machine are not worth naming as a cause.
 const NAMED_SHARE_PCT: f32 = 1.0;
+/// The CPU is busy enough, now, for the processes behind it to be named.
+const NAME_CAUSE_AT_PCT: f32 = 25.0;
 /// A process this busy (share of the machine) is worth suggesting to quit.
 const QUIT_SHARE_PCT: f32 = 10.0;
 
@@ -115,8 +117,10 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
             vec!["cpu.total"],
         ),
     };
-    // Name the busiest processes here unless the processes topic will.
-    let top = if cx.intents.contains(Intent::Processes) {
+    // Name the busiest processes when the CPU is busy enough for a cause to matter, unless the
+    // processes topic will. (Process shares are sampled every few seconds: on an idle CPU a
+    // stale share would read as a contradiction.)
+    let top = if cx.intents.contains(Intent::Processes) || now < NAME_CAUSE_AT_PCT {
         Vec::new()
     } else {
         processes::busiest(cx, 2, NAMED_SHARE_PCT)
