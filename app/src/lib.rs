@@ -12,6 +12,7 @@ pub mod format;
 pub mod i18n;
 pub mod live;
 pub mod model;
+pub mod numbers;
 pub mod profile;
 
 use leptos::prelude::*;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use app::chat::{ChatEvent, Explanation};
 use clap::Parser;
-use server::chat::check;
+use server::chat::{check, intent::japanese_share};
 
 #[derive(Parser)]
 struct Args {
@@ -108,15 +108,6 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
         percentile(&v, 95.0),
         *v.last().unwrap_or(&f64::NAN),
     )
-}
-
-fn japanese_share(text: &str) -> f64 {
-    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let ja = chars
-        .iter()
-        .filter(|c| matches!(**c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}'))
-        .count();
-    ja as f64 / chars.len().max(1) as f64
 }
 
 fn main() -> Result<()> {

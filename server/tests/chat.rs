@@ -12,7 +12,9 @@ use server::{
     chat::{
         cache::AnswerCache,
         check::{unverified, Known},
-        diagnosis, facts, intent, topics, Assistant,
+        diagnosis, facts,
+        intent::{self, japanese_share},
+        topics, Assistant,
     },
     engine::{Engine, EngineConfig},
     hardware, leptos_options,
@@ -222,16 +224,6 @@ fn the_diagnosis_streams_first_then_the_models_explanation() {
     assert!(timings.tokens_per_second > 0.0);
     assert!(!timings.cache_hit);
     assert_ne!(*stop, StopReason::Cancelled);
-}
-
-/// Japanese characters (kana and kanji) as a share of the non-space characters.
-fn japanese_share(text: &str) -> f64 {
-    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let ja = chars
-        .iter()
-        .filter(|c| matches!(**c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}'))
-        .count();
-    ja as f64 / chars.len().max(1) as f64
 }
 
 /// The prototype's eight scenarios and their English twins (`benches/scenarios.tsv`): the

@@ -90,7 +90,7 @@ pub enum Segment<'a> {
 pub fn segments<'a>(text: &'a str, unverified: &[String]) -> Vec<Segment<'a>> {
     let mut out = Vec::new();
     let mut plain_from = 0;
-    for span in number_spans(text) {
+    for span in crate::numbers::scan(text).into_iter().map(|n| n.span) {
         if plain_from < span.start {
             out.push(Segment::Plain(&text[plain_from..span.start]));
         }
@@ -106,71 +106,6 @@ pub fn segments<'a>(text: &'a str, unverified: &[String]) -> Vec<Segment<'a>> {
         out.push(Segment::Plain(&text[plain_from..]));
     }
     out
-}
-
-/// Where the numbers in `text` are, read the way the host's number check reads them, so an
-/// underline lands on exactly what it reported: digits (full-width too) with `,ddd` groups
-/// and one decimal part; not digits glued to a word (`M1`, `x86`, `v2.1`, `3rd`; a byte
-/// unit like `2GB` is fine), nor a list marker (`1.` starting a line).
-fn number_spans(text: &str) -> Vec<std::ops::Range<usize>> {
-    let chars: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
-    let at = |k: usize| chars.get(k).map(|&(_, c)| c);
-    let digit_at = |k: usize| at(k).is_some_and(|c| c.is_ascii_digit());
-    let byte = |k: usize| chars.get(k).map_or(text.len(), |&(i, _)| i);
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < chars.len() {
-        if !digit_at(k) {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        let glued_before = start > 0
-            && at(start - 1).is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == '.');
-        while digit_at(k) {
-            k += 1;
-            if at(k) == Some(',') && (1..=3).all(|o| digit_at(k + o)) && !digit_at(k + 4) {
-                k += 1;
-            }
-        }
-        if matches!(at(k), Some('.' | ',')) && digit_at(k + 1) {
-            k += 1;
-            while digit_at(k) {
-                k += 1;
-            }
-        }
-        let mut unit_end = k;
-        while at(unit_end).is_some_and(|c| c.is_ascii_alphabetic() || c == '/') {
-            unit_end += 1;
-        }
-        let glued_after = unit_end > k && !is_byte_unit(&text[byte(k)..byte(unit_end)]);
-        let line_start = text[..byte(start)]
-            .rsplit('\n')
-            .next()
-            .is_some_and(|l| l.trim().is_empty() || l.trim() == "-");
-        let list_marker = line_start
-            && matches!(at(k), Some('.' | ')'))
-            && at(k + 1).is_none_or(char::is_whitespace);
-        if !(glued_before || glued_after || list_marker) {
-            out.push(byte(start)..byte(k));
-        }
-    }
-    out
-}
-
-/// Full-width digits and separators read as ASCII ones.
-fn fold(c: char) -> char {
-    match c {
-        '０'..='９' | '．' | '，' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        c => c,
-    }
-}
-
-fn is_byte_unit(unit: &str) -> bool {
-    matches!(
-        unit.trim_end_matches("/s").to_ascii_lowercase().as_str(),
-        "b" | "bytes" | "k" | "kb" | "kib" | "mb" | "mib" | "g" | "gb" | "gib" | "tb" | "tib"
-    )
 }
 
 /// Splits complete SSE frames off the front of `buf`, returning their `data:` payloads.

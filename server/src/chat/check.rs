@@ -3,24 +3,14 @@
 //! UI can underline it as "not in the measured facts".
 //!
 //! Tolerant where people are: rounding (`82` for 81.6 %, `12 GB` for 12.0 GiB), binary and
-//! decimal units (GB/GiB, MB/MiB), full-width digits. Not checked: list markers (`1.` at the
-//! start of a line), and digits that are part of a word (`M1`, `x86`, `3rd`, `1h`).
+//! decimal units (GB/GiB, MB/MiB), full-width digits. What counts as a number is
+//! [`app::numbers`], shared with the UI that underlines what this reports.
 
 use app::chat::{Fact, Finding};
+use app::numbers::{scan, Written};
 
 /// Tolerance beyond rounding, for floating-point noise only: `81.0` is not `81.6`.
 const RELATIVE: f64 = 0.001;
-
-/// A number as written in a text, with the unit that followed it.
-#[derive(Clone, Debug, PartialEq)]
-struct Written {
-    /// The digits exactly as written (full-width digits included).
-    text: String,
-    value: f64,
-    decimals: i32,
-    /// Powers of 1000/1024 when a byte unit followed (`GB` = 3), else `None`.
-    byte_power: Option<i32>,
-}
 
 /// The numbers a text may state: everything in the facts, the findings and the question.
 #[derive(Clone, Debug, Default)]
@@ -74,8 +64,9 @@ impl Known {
 pub fn unverified(text: &str, known: &Known) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for n in scan(text) {
-        if !known.matches(&n) && !out.contains(&n.text) {
-            out.push(n.text);
+        let written = &text[n.span.clone()];
+        if !known.matches(&n) && !out.iter().any(|o| o == written) {
+            out.push(written.to_owned());
         }
     }
     out
@@ -83,104 +74,10 @@ pub fn unverified(text: &str, known: &Known) -> Vec<String> {
 
 /// Every checkable number in `text`, as written (the bench counts them).
 pub fn numbers(text: &str) -> Vec<String> {
-    scan(text).into_iter().map(|n| n.text).collect()
-}
-
-/// Full-width digits and separators to ASCII, the rest unchanged.
-fn fold(c: char) -> char {
-    match c {
-        '０'..='９' | '．' | '，' | '％' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        c => c,
-    }
-}
-
-/// Byte units and their power: `B`, `KB`/`KiB`, `MB`/`MiB`, `GB`/`GiB`, `TB`/`TiB`, also
-/// with a `/s`.
-fn byte_power(unit: &str) -> Option<i32> {
-    let u = unit.trim_end_matches("/s").to_ascii_lowercase();
-    let p = match u.as_str() {
-        "b" | "bytes" => 0,
-        "kb" | "kib" | "k" => 1,
-        "mb" | "mib" => 2,
-        "gb" | "gib" | "g" => 3,
-        "tb" | "tib" => 4,
-        _ => return None,
-    };
-    Some(p)
-}
-
-/// Every checkable number in `text`.
-fn scan(text: &str) -> Vec<Written> {
-    let chars: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
-    let end_of = |k: usize| chars.get(k).map_or(text.len(), |(i, _)| *i);
-    let at = |k: usize| chars.get(k).map(|(_, c)| *c);
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < chars.len() {
-        let c = chars[k].1;
-        if !c.is_ascii_digit() {
-            k += 1;
-            continue;
-        }
-        let start = k;
-        // Part of a word or of a longer token (`M1`, `v2.1`, `x86`): not a quantity.
-        let glued_before = start > 0
-            && at(start - 1).is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == '.');
-        let mut digits = String::new();
-        while let Some(d) = at(k).filter(|d| d.is_ascii_digit()) {
-            digits.push(d);
-            k += 1;
-            // Thousands separators: `1,024`.
-            if at(k) == Some(',')
-                && (1..=3).all(|o| at(k + o).is_some_and(|d| d.is_ascii_digit()))
-                && !at(k + 4).is_some_and(|d| d.is_ascii_digit())
-            {
-                k += 1;
-            }
-        }
-        let mut decimals = 0;
-        if matches!(at(k), Some('.') | Some(',')) && at(k + 1).is_some_and(|d| d.is_ascii_digit()) {
-            digits.push('.');
-            k += 1;
-            while let Some(d) = at(k).filter(|d| d.is_ascii_digit()) {
-                digits.push(d);
-                decimals += 1;
-                k += 1;
-            }
-        }
-        let written = text[chars[start].0..end_of(k)].to_owned();
-        // The unit: letters right after the number, or after one space.
-        let mut u = k;
-        if at(u) == Some(' ') {
-            u += 1;
-        }
-        let unit_start = u;
-        while at(u).is_some_and(|c| c.is_ascii_alphabetic() || c == '/') {
-            u += 1;
-        }
-        let unit: String = chars[unit_start..u].iter().map(|(_, c)| c).collect();
-        let power = byte_power(&unit);
-        let glued_after = unit_start == k && !unit.is_empty() && power.is_none();
-        // `1. Close Safari`: a list marker, not a quantity.
-        let line_start = text[..chars[start].0]
-            .rsplit('\n')
-            .next()
-            .is_some_and(|l| l.trim().is_empty() || l.trim() == "-");
-        let list_marker = line_start
-            && matches!(at(k), Some('.') | Some(')'))
-            && at(k + 1).is_none_or(|c| c.is_whitespace());
-        if !(glued_before || glued_after || list_marker) {
-            if let Ok(value) = digits.parse::<f64>() {
-                out.push(Written {
-                    text: written,
-                    value,
-                    decimals,
-                    byte_power: power,
-                });
-            }
-        }
-    }
-    out
+    scan(text)
+        .into_iter()
+        .map(|n| text[n.span].to_owned())
+        .collect()
 }
 
 #[cfg(test)]

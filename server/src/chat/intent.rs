@@ -204,6 +204,16 @@ pub fn detect_language(q: &str) -> Lang {
     }
 }
 
+/// The share of a text's non-space characters that are Japanese: how a reader would tell the
+/// language of an answer (tests and benches check answers with it).
+pub fn japanese_share(text: &str) -> f64 {
+    let chars = text.chars().filter(|c| !c.is_whitespace());
+    let (ja, all) = chars.fold((0usize, 0usize), |(ja, all), c| {
+        (ja + usize::from(is_japanese(c)), all + 1)
+    });
+    ja as f64 / all.max(1) as f64
+}
+
 fn is_japanese(c: char) -> bool {
     matches!(c,
         '\u{3040}'..='\u{309F}'   // Hiragana
@@ -469,6 +479,14 @@ mod tests {
         // Full-width letters fold to ASCII.
         check("ＣＰＵ使用率は？", &[Cpu]);
         check("ＳＳＤの容量", &[Disk]);
+    }
+
+    #[test]
+    fn japanese_share_counts_kana_and_kanji() {
+        assert_eq!(japanese_share(""), 0.0);
+        assert_eq!(japanese_share("CPU is busy"), 0.0);
+        assert_eq!(japanese_share("メモリ"), 1.0);
+        assert!((japanese_share("CPU使用率") - 0.5).abs() < 1e-9);
     }
 
     #[test]

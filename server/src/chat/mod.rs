@@ -188,10 +188,7 @@ impl Assistant {
             }
             Err(e) => {
                 self.telemetry.record_error(e.code());
-                let explanation = Explanation::ModelUnavailable {
-                    code: e.code().to_string(),
-                    message: e.to_string(),
-                };
+                let explanation = without_model(e);
                 return Ok(self.diagnosis_only(
                     started,
                     start,
@@ -249,13 +246,7 @@ impl Assistant {
             Ok(rx) => rx,
             Err(e) => {
                 self.telemetry.record_error(e.code());
-                let explanation = match e {
-                    EngineError::QueueFull => Explanation::Busy,
-                    e => Explanation::ModelUnavailable {
-                        code: e.code().to_string(),
-                        message: e.to_string(),
-                    },
-                };
+                let explanation = without_model(&e);
                 return Ok(self.diagnosis_only(
                     started,
                     start,
@@ -326,5 +317,16 @@ impl Assistant {
             unverified: Vec::new(),
         };
         stream::iter([start, diagnosis, done]).boxed()
+    }
+}
+
+/// Why the model does not explain, when the engine failed to load or to take the question.
+fn without_model(e: &EngineError) -> Explanation {
+    match e {
+        EngineError::QueueFull => Explanation::Busy,
+        e => Explanation::ModelUnavailable {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        },
     }
 }
