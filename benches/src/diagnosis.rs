@@ -243,7 +243,7 @@ fn main() -> Result<()> {
             }
         }
         let total_s = t.elapsed().as_secs_f64();
-        let ja_q = q.chars().any(|c| !c.is_ascii());
+        let ja_q = !q.is_ascii();
         let ja_a = japanese_share(&answer) > 0.2;
         lang_ok += usize::from(ja_q == ja_a);
         let (n, bad) = if explained {

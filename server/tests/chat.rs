@@ -247,7 +247,7 @@ fn the_sixteen_scenarios_answer_in_the_questions_language_from_measured_facts() 
         );
         let (facts, language, findings, explanation, snap) = head(&events);
         let ja = language == "ja";
-        assert_eq!(ja, q.chars().any(|c| !c.is_ascii()), "{q}");
+        assert_eq!(ja, !q.is_ascii(), "{q}");
         assert!(!findings.is_empty(), "{q}");
         // Every number of the diagnosis is a fact, and the facts are the snapshot's.
         let facts_only = Known::new(facts, &[], "");
