@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use app::chat::Strategy;
+use app::i18n::Lang;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
@@ -108,6 +109,11 @@ pub struct ServeArgs {
     /// Run the dashboard only, without loading a model.
     #[arg(long, env = "MAC_STATUS_NO_MODEL", global = true)]
     pub no_model: bool,
+    /// Languages the model writes well, e.g. `ja,en` [default: the catalogue's entry for the
+    /// model file, English for a file it does not know].
+    #[arg(long, env = "MAC_STATUS_MODEL_LANGUAGES", global = true, value_delimiter = ',',
+          value_parser = parse_lang)]
+    pub model_languages: Option<Vec<Lang>>,
     /// Answer strategy when a question does not choose one [default: balanced].
     #[arg(long, env = "MAC_STATUS_STRATEGY", global = true)]
     pub strategy: Option<StrategyArg>,
@@ -140,8 +146,13 @@ pub struct ConfigFile {
     pub interval_ms: Option<u64>,
     pub model: Option<PathBuf>,
     pub no_model: Option<bool>,
+    pub model_languages: Option<Vec<Lang>>,
     pub strategy: Option<StrategyArg>,
     pub profile: Overrides,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::from_code(s.trim()).ok_or_else(|| format!("unknown language {s:?} (en, ja)"))
 }
 
 #[derive(Debug, Error)]
@@ -167,6 +178,8 @@ pub struct Settings {
     pub site_root: PathBuf,
     pub interval: Duration,
     pub model: Option<PathBuf>,
+    /// `None`: ask the catalogue.
+    pub model_languages: Option<Vec<Lang>>,
     pub strategy: Strategy,
     pub overrides: Overrides,
 }
@@ -224,6 +237,7 @@ impl ServeArgs {
                     .or(file.model)
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
             }),
+            model_languages: self.model_languages.clone().or(file.model_languages),
             strategy: self
                 .strategy
                 .or(file.strategy)
@@ -255,6 +269,12 @@ impl ServeArgs {
         push(
             "--model",
             self.model.as_ref().map(|p| p.display().to_string()),
+        );
+        push(
+            "--model-languages",
+            self.model_languages
+                .as_ref()
+                .map(|l| l.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")),
         );
         push(
             "--strategy",
@@ -291,6 +311,38 @@ mod tests {
         assert_eq!(s.model, Some(PathBuf::from(DEFAULT_MODEL)));
         assert_eq!(s.strategy, Strategy::Balanced);
         assert!(s.overrides.is_empty());
+    }
+
+    #[test]
+    fn model_languages_come_from_flag_or_file_and_round_trip() {
+        let cli = Cli::try_parse_from(["mac-status", "--model-languages", "ja,en"]).unwrap();
+        let s = cli.serve.resolve().unwrap();
+        assert_eq!(s.model_languages, Some(vec![Lang::Ja, Lang::En]));
+        assert!(cli
+            .serve
+            .to_args()
+            .join(" ")
+            .contains("--model-languages ja,en"));
+        assert!(Cli::try_parse_from(["mac-status", "--model-languages", "fr"]).is_err());
+        let dir = std::env::temp_dir().join(format!("mac-status-langs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "model_languages = [\"ja\"]\n").unwrap();
+        let cli = Cli::try_parse_from(["mac-status", "--config", file.to_str().unwrap()]).unwrap();
+        assert_eq!(
+            cli.serve.resolve().unwrap().model_languages,
+            Some(vec![Lang::Ja])
+        );
+        assert_eq!(
+            Cli::try_parse_from(["mac-status"])
+                .unwrap()
+                .serve
+                .resolve()
+                .unwrap()
+                .model_languages,
+            None
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -157,13 +157,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let state = AppState {
         leptos_options: leptos_options(&settings.site_root, settings.addr),
-        assistant: Assistant::new(
-            engine,
-            metrics.clone(),
-            report,
-            AnswerCache::default(),
-            settings.strategy,
-        ),
+        assistant: {
+            let assistant = Assistant::new(
+                engine,
+                metrics.clone(),
+                report,
+                AnswerCache::default(),
+                settings.strategy,
+            );
+            match settings.model_languages.clone() {
+                Some(languages) => assistant.with_languages(languages),
+                None => assistant,
+            }
+        },
         metrics,
         build: server::pwa::build_version(&settings.site_root),
         shutdown: shutdown.clone(),

@@ -52,6 +52,11 @@ struct Host {
 /// A real host with the real model. The collector samples once a minute so the snapshot the
 /// facts come from cannot change under the test.
 fn host() -> Host {
+    host_with(None)
+}
+
+/// [`host`], with the model's languages overridden as `--model-languages` does.
+fn host_with(languages: Option<Vec<app::i18n::Lang>>) -> Host {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -70,13 +75,19 @@ fn host() -> Host {
     .expect("the default model loads");
     let state = AppState {
         leptos_options: leptos_options(Path::new("target/site"), "127.0.0.1:0".parse().unwrap()),
-        assistant: Assistant::new(
-            Ok(engine.clone()),
-            metrics.clone(),
-            profile,
-            AnswerCache::default(),
-            Default::default(),
-        ),
+        assistant: {
+            let a = Assistant::new(
+                Ok(engine.clone()),
+                metrics.clone(),
+                profile,
+                AnswerCache::default(),
+                Default::default(),
+            );
+            match languages {
+                Some(l) => a.with_languages(l),
+                None => a,
+            }
+        },
         metrics: metrics.clone(),
         build: "test".into(),
         shutdown: CancellationToken::new(),
@@ -310,6 +321,28 @@ fn the_sixteen_scenarios_answer_in_the_questions_language_from_measured_facts() 
             );
         }
     }
+}
+
+/// `--model-languages ja,en` tells the host the model writes Japanese (a file the catalogue
+/// does not know): a Japanese question then gets the model's tokens after the diagnosis.
+#[test]
+fn a_model_declared_japanese_explains_japanese_questions() {
+    let h = host_with(Some(vec![app::i18n::Lang::Ja, app::i18n::Lang::En]));
+    let events = collect(
+        h.addr,
+        r#"{"question": "メモリの使用状況はどうですか？", "strategy": "speed"}"#,
+    );
+    let (_, language, _, explanation, _) = head(&events);
+    assert_eq!(language, "ja");
+    assert!(explanation.follows(), "{explanation:?}");
+    assert!(!tokens(&events).is_empty());
+    assert!(!matches!(
+        events.last(),
+        Some(ChatEvent::Done {
+            stop: StopReason::DiagnosisOnly,
+            ..
+        })
+    ));
 }
 
 /// With every queue place taken, a question still gets its diagnosis at once, and says the

@@ -102,6 +102,13 @@ impl Assistant {
         &self.telemetry
     }
 
+    /// Overrides the catalogue's word on the languages the model writes (`--model-languages`,
+    /// for a model file the catalogue does not know).
+    pub fn with_languages(mut self, languages: Vec<Lang>) -> Self {
+        self.languages = Arc::new(languages);
+        self
+    }
+
     /// The languages the loaded model explains in (empty without a model).
     pub fn languages(&self) -> &[Lang] {
         &self.languages
