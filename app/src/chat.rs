@@ -113,6 +113,10 @@ pub struct Finding {
     /// One sentence with the exact numbers, in English and in Japanese.
     pub en: String,
     pub ja: String,
+    /// True when the finding says this Mac cannot measure it ("not measured on this Mac"), as
+    /// opposed to "not measured yet" just after start-up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_measured: bool,
     /// What the user can do about it, when there is something to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advice: Option<Advice>,
@@ -158,6 +162,9 @@ pub enum Explanation {
     ModelUnavailable { code: String, message: String },
     /// The model's queue is full: the diagnosis is the answer; ask again for an explanation.
     Busy,
+    /// Nothing the question is about is measured on this Mac: a model would only guess, so
+    /// the diagnosis (which says so) is the answer.
+    NotMeasured,
 }
 
 impl Explanation {

@@ -345,6 +345,26 @@ fn a_model_declared_japanese_explains_japanese_questions() {
     ));
 }
 
+/// This machine has no battery: a battery question gets "not measured", and the model is not
+/// asked to guess (it once answered "The battery lasts only 2 hours.").
+#[test]
+fn what_is_not_measured_is_not_left_to_the_model() {
+    let h = host();
+    if h.metrics.latest().battery.is_some() {
+        return; // a laptop running the tests: the battery is measured there
+    }
+    let events = collect(h.addr, r#"{"question": "How long will my battery last?"}"#);
+    let (_, _, findings, explanation, _) = head(&events);
+    assert_eq!(*explanation, Explanation::NotMeasured);
+    assert!(findings.iter().all(|f| f.not_measured), "{findings:?}");
+    assert!(tokens(&events).is_empty());
+    let Some(ChatEvent::Done { answer, stop, .. }) = events.last() else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*stop, StopReason::DiagnosisOnly);
+    assert_eq!(answer, "The battery is not measured on this Mac.");
+}
+
 /// With every queue place taken, a question still gets its diagnosis at once, and says the
 /// model is busy instead of failing.
 #[test]

@@ -322,6 +322,10 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
             <p class="note muted" id="model-note" data-code="busy">{move || tr(Key::ModelBusy)}</p>
         }
         .into_any(),
+        Explanation::NotMeasured => view! {
+            <p class="note muted" id="model-note" data-code="not_measured">{move || tr(Key::NotMeasured)}</p>
+        }
+        .into_any(),
     });
     view! {
         <div class="exchange">
@@ -536,6 +540,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: en.into(),
             ja: ja.into(),
+            not_measured: false,
             advice: None,
         }
     }

@@ -109,6 +109,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: "CPU is 82 % busy; node (40 %) uses the most.".into(),
             ja: "CPU使用率は82%です。".into(),
+            not_measured: false,
             advice: None,
         }];
         Known::new(&facts, &findings, "Is my CPU at 90%?")

@@ -34,8 +34,23 @@ impl Findings {
             facts: facts.iter().map(|k| (*k).to_owned()).collect(),
             en: en.into(),
             ja: ja.into(),
+            not_measured: false,
             advice: None,
         });
+    }
+
+    /// A finding that says this part of the Mac is not measured: never a guess.
+    pub fn not_measured(
+        &mut self,
+        topic: Topic,
+        facts: &[&str],
+        en: impl Into<String>,
+        ja: impl Into<String>,
+    ) {
+        self.push(topic, Level::Normal, facts, en, ja);
+        if let Some(f) = self.out.last_mut() {
+            f.not_measured = true;
+        }
     }
 
     /// Attaches what to do to the finding pushed last.
@@ -330,6 +345,7 @@ mod tests {
         let (mut s, h) = idle();
         let (_, found) = run(&s, &h, "How is my battery?");
         assert_eq!(found.len(), 1);
+        assert!(found[0].not_measured);
         assert_eq!(found[0].en, "The battery is not measured on this Mac.");
         let (_, found) = run(&s, &h, "温度を教えて");
         assert_eq!(found[0].ja, "このMacでは温度を計測できません。");
@@ -345,6 +361,7 @@ mod tests {
             critical_celsius: Some(105.0),
         }]);
         let found = with(&[Intent::Battery, Intent::Temperature], &s, &h);
+        assert!(found.iter().all(|f| !f.not_measured));
         assert_eq!(
             found[0].en,
             "The battery is at 14 %, discharging (25m remaining)."

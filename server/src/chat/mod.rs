@@ -174,6 +174,12 @@ impl Assistant {
         };
         let plan = plan::plan(req.strategy.unwrap_or(self.default_strategy), &intents);
 
+        if findings.iter().all(|f| f.not_measured) {
+            self.telemetry
+                .record_answer(StopReason::DiagnosisOnly, &Timings::default());
+            let explanation = diagnosis(Explanation::NotMeasured);
+            return Ok(self.diagnosis_only(started, start, explanation, &findings, lang));
+        }
         let engine = match &self.engine {
             Ok(engine) if self.languages.contains(&lang) => engine.clone(),
             Ok(engine) => {

@@ -315,6 +315,7 @@ mod tests {
             facts: vec!["cpu.total".into()],
             en: en.into(),
             ja: ja.into(),
+            not_measured: false,
             advice: None,
         }
     }

@@ -106,9 +106,8 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
                 );
             }
         }
-        None => out.push(
+        None => out.not_measured(
             Topic::Battery,
-            Level::Normal,
             &["battery.charge"],
             "The battery is not measured on this Mac.",
             "このMacではバッテリーを計測できません。",

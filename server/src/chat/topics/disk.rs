@@ -89,9 +89,8 @@ pub(super) fn facts(f: &mut Facts, cx: &Context) {
 /// The fullest volume's finding (the overall diagnosis reuses it).
 pub(crate) fn fullest_finding(out: &mut Findings, cx: &Context) {
     let Some(d) = real_disks(cx.snapshot).into_iter().next() else {
-        return out.push(
+        return out.not_measured(
             Topic::Disk,
-            Level::Normal,
             &["disk"],
             "Disks are not measured on this Mac.",
             "このMacではディスクを計測できません。",

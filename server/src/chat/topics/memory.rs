@@ -86,9 +86,8 @@ pub(super) fn facts(f: &mut Facts, cx: &Context) {
 pub(crate) fn finding(out: &mut Findings, cx: &Context) {
     let m = &cx.snapshot.memory;
     if m.total_bytes == 0 {
-        return out.push(
+        return out.not_measured(
             Topic::Memory,
-            Level::Normal,
             &["memory.used"],
             "Memory is not measured on this Mac.",
             "このMacではメモリを計測できません。",

@@ -123,6 +123,7 @@ pub(crate) fn nothing_unusual(cx: &Context) -> Finding {
         facts: keys,
         en,
         ja,
+        not_measured: false,
         advice: Some(Advice {
             en: "No action is needed.".into(),
             ja: "対処は不要です。".into(),

@@ -120,9 +120,8 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
                 );
             }
         }
-        None => out.push(
+        None => out.not_measured(
             Topic::Temperature,
-            Level::Normal,
             &["temperature"],
             "Temperatures are not measured on this Mac.",
             "このMacでは温度を計測できません。",
