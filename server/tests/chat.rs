@@ -400,6 +400,17 @@ fn a_full_queue_still_gets_the_diagnosis() {
         "answered in {elapsed:?} while the queue was full"
     );
     drop(open);
+    // /metrics counts it as the queue being full, not as an answer by the model.
+    let text = ureq::get(&format!("http://{}/metrics", h.addr))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        text.contains("mac_status_chat_answers_total{outcome=\"queue_full\"} 1"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -174,38 +174,26 @@ impl Assistant {
         };
         let plan = plan::plan(req.strategy.unwrap_or(self.default_strategy), &intents);
 
-        if findings.iter().all(|f| f.not_measured) {
-            self.telemetry
-                .record_answer(StopReason::DiagnosisOnly, &Timings::default());
-            let explanation = diagnosis(Explanation::NotMeasured);
-            return Ok(self.diagnosis_only(started, start, explanation, &findings, lang));
-        }
+        // The model explains only what is measured, in a language it writes, when it can run.
         let engine = match &self.engine {
-            Ok(engine) if self.languages.contains(&lang) => engine.clone(),
-            Ok(engine) => {
-                let explanation = Explanation::LanguageNotSupported {
-                    model: engine.model_name(),
-                    language: lang,
-                    pull_command: models::pull_command(lang).unwrap_or_default(),
-                };
-                let timings = Timings::default();
-                self.telemetry
-                    .record_answer(StopReason::DiagnosisOnly, &timings);
+            _ if findings.iter().all(|f| f.not_measured) => Err(Explanation::NotMeasured),
+            Ok(engine) if self.languages.contains(&lang) => Ok(engine.clone()),
+            Ok(engine) => Err(Explanation::LanguageNotSupported {
+                model: engine.model_name(),
+                language: lang,
+                pull_command: models::pull_command(lang).unwrap_or_default(),
+            }),
+            Err(e) => Err(without_model(e)),
+        };
+        let engine = match engine {
+            Ok(engine) => engine,
+            Err(explanation) => {
+                let diagnosis = &diagnosis;
                 return Ok(self.diagnosis_only(
                     started,
                     start,
-                    diagnosis(explanation),
-                    &findings,
-                    lang,
-                ));
-            }
-            Err(e) => {
-                self.telemetry.record_error(e.code());
-                let explanation = without_model(e);
-                return Ok(self.diagnosis_only(
-                    started,
-                    start,
-                    diagnosis(explanation),
+                    explanation,
+                    diagnosis,
                     &findings,
                     lang,
                 ));
@@ -258,12 +246,12 @@ impl Assistant {
         let rx = match engine.generate(request) {
             Ok(rx) => rx,
             Err(e) => {
-                self.telemetry.record_error(e.code());
-                let explanation = without_model(&e);
+                let (explanation, diagnosis) = (without_model(&e), &diagnosis);
                 return Ok(self.diagnosis_only(
                     started,
                     start,
-                    diagnosis(explanation),
+                    explanation,
+                    diagnosis,
                     &findings,
                     lang,
                 ));
@@ -309,12 +297,14 @@ impl Assistant {
     }
 
     /// The answer when no model explains: the diagnosis, rendered in the question's language.
-    /// (The caller has counted the outcome.)
+    /// A failed engine counts as its error code in `/metrics`, anything else as
+    /// `diagnosis_only`.
     fn diagnosis_only(
         &self,
         started: Instant,
         start: ChatEvent,
-        diagnosis: ChatEvent,
+        explanation: Explanation,
+        to_event: impl Fn(Explanation) -> ChatEvent,
         findings: &[Finding],
         lang: Lang,
     ) -> futures::stream::BoxStream<'static, ChatEvent> {
@@ -322,6 +312,13 @@ impl Assistant {
             total_ms: started.elapsed().as_millis() as u64,
             ..Default::default()
         };
+        match &explanation {
+            Explanation::ModelUnavailable { code, .. } => self.telemetry.record_error(code),
+            Explanation::Busy => self.telemetry.record_error(EngineError::QueueFull.code()),
+            _ => self
+                .telemetry
+                .record_answer(StopReason::DiagnosisOnly, &timings),
+        }
         let done = ChatEvent::Done {
             answer: diagnosis::render(findings, lang),
             stop: StopReason::DiagnosisOnly,
@@ -329,7 +326,7 @@ impl Assistant {
             timings,
             unverified: Vec::new(),
         };
-        stream::iter([start, diagnosis, done]).boxed()
+        stream::iter([start, to_event(explanation), done]).boxed()
     }
 }
 
