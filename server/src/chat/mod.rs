@@ -62,6 +62,9 @@ pub struct Assistant {
     engine: Result<Engine, EngineError>,
     /// What the loaded model writes well (from the catalogue).
     languages: Arc<Vec<Lang>>,
+    /// The command installing the catalogue's suggested model, per language: read once here,
+    /// not from the catalogue on every question.
+    pull_commands: Arc<Vec<(Lang, String)>>,
     metrics: MetricsHub,
     profile: Arc<ProfileReport>,
     cache: AnswerCache,
@@ -86,6 +89,12 @@ impl Assistant {
         Self {
             engine,
             languages: Arc::new(languages),
+            pull_commands: Arc::new(
+                [Lang::En, Lang::Ja]
+                    .into_iter()
+                    .filter_map(|l| Some((l, models::pull_command(l)?)))
+                    .collect(),
+            ),
             metrics,
             profile: Arc::new(profile),
             cache,
@@ -107,6 +116,11 @@ impl Assistant {
     pub fn with_languages(mut self, languages: Vec<Lang>) -> Self {
         self.languages = Arc::new(languages);
         self
+    }
+
+    fn pull_command(&self, lang: Lang) -> String {
+        let found = self.pull_commands.iter().find(|(l, _)| *l == lang);
+        found.map(|(_, c)| c.clone()).unwrap_or_default()
     }
 
     /// The languages the loaded model explains in (empty without a model).
@@ -181,14 +195,13 @@ impl Assistant {
             Ok(engine) => Err(Explanation::LanguageNotSupported {
                 model: engine.model_name(),
                 language: lang,
-                pull_command: models::pull_command(lang).unwrap_or_default(),
+                pull_command: self.pull_command(lang),
             }),
             Err(e) => Err(without_model(e)),
         };
         let engine = match engine {
             Ok(engine) => engine,
             Err(explanation) => {
-                let diagnosis = &diagnosis;
                 return Ok(self.diagnosis_only(
                     started,
                     start,
@@ -246,11 +259,10 @@ impl Assistant {
         let rx = match engine.generate(request) {
             Ok(rx) => rx,
             Err(e) => {
-                let (explanation, diagnosis) = (without_model(&e), &diagnosis);
                 return Ok(self.diagnosis_only(
                     started,
                     start,
-                    explanation,
+                    without_model(&e),
                     diagnosis,
                     &findings,
                     lang,

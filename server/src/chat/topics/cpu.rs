@@ -79,8 +79,10 @@ pub(super) fn facts(f: &mut Facts, cx: &Context) {
 pub(crate) fn finding(out: &mut Findings, cx: &Context) {
     let now = cx.snapshot.cpu.total_pct;
     let t = pct(now);
-    let (level, mut en, mut ja, mut keys) = match last_minute(cx) {
-        Some((avg, _)) if avg >= Thresholds::CPU.careful => (
+    let minute = last_minute(cx);
+    let sustained = minute.is_some_and(|(avg, _)| avg >= Thresholds::CPU.careful);
+    let (level, mut en, mut ja, mut keys) = match minute {
+        Some((avg, _)) if sustained => (
             Thresholds::CPU.level(avg),
             format!(
                 "CPU has been busy for the last minute: {} % on average, {t} % now",
@@ -143,8 +145,7 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
         ja += &format!("{}が多く使っています。", names(app::i18n::Lang::Ja));
         keys.extend(top.iter().map(|(key, _, _)| *key));
     }
-    let sustained = keys[0] == "cpu.last_minute";
-    let watched = cx.last_minute().is_some();
+    let watched = minute.is_some();
     out.push(Topic::Cpu, level, &keys, en, ja);
     if level == Level::Normal {
         return;
