@@ -140,6 +140,18 @@ pub enum Key {
     UnverifiedLegend,
     English,
     Japanese,
+    // The assistant profile card.
+    ProfileTitle,
+    ProfileReasons,
+    Model,
+    Chip,
+    CoresPE,
+    Accelerator,
+    GpuLayers,
+    Threads,
+    Context,
+    Batch,
+    MmapMlock,
 }
 
 pub fn t(lang: Lang, key: Key) -> &'static str {
@@ -299,6 +311,28 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, English) => "英語",
         (Lang::En, Japanese) => "Japanese",
         (Lang::Ja, Japanese) => "日本語",
+        (Lang::En, ProfileTitle) => "Assistant profile",
+        (Lang::Ja, ProfileTitle) => "アシスタント設定",
+        (Lang::En, ProfileReasons) => "Why these settings",
+        (Lang::Ja, ProfileReasons) => "この設定の理由",
+        (Lang::En, Model) => "Model",
+        (Lang::Ja, Model) => "モデル",
+        (Lang::En, Chip) => "Chip",
+        (Lang::Ja, Chip) => "チップ",
+        (Lang::En, CoresPE) => "Cores (P/E)",
+        (Lang::Ja, CoresPE) => "コア (高性能/高効率)",
+        (Lang::En, Accelerator) => "Accelerator",
+        (Lang::Ja, Accelerator) => "アクセラレータ",
+        (Lang::En, GpuLayers) => "GPU layers",
+        (Lang::Ja, GpuLayers) => "GPU レイヤー",
+        (Lang::En, Threads) => "Threads",
+        (Lang::Ja, Threads) => "スレッド",
+        (Lang::En, Context) => "Context",
+        (Lang::Ja, Context) => "コンテキスト",
+        (Lang::En, Batch) => "Batch",
+        (Lang::Ja, Batch) => "バッチ",
+        (Lang::En, MmapMlock) => "mmap / mlock",
+        (Lang::Ja, MmapMlock) => "mmap / mlock",
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod browser;
 pub mod chat;
 pub mod components;
 pub mod format;
@@ -13,6 +14,7 @@ pub mod i18n;
 pub mod live;
 pub mod model;
 pub mod numbers;
+pub mod pages;
 pub mod profile;
 
 use leptos::prelude::*;
@@ -22,7 +24,12 @@ use leptos_router::{
     StaticSegment,
 };
 
-use components::dashboard::DashboardPage;
+use pages::dashboard::DashboardPage;
+
+/// The build's output name: cargo-leptos writes `/pkg/{NAME}.js|wasm|css` (`output-name` in
+/// the workspace `Cargo.toml`, which a host test checks against this). Local-storage keys and
+/// the service worker's cache are named after it too.
+pub const NAME: &str = "mac-status";
 
 /// The HTML document around the app (SSR only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,7 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/mac-status.css"/>
+        <Stylesheet id="leptos" href=format!("/pkg/{NAME}.css")/>
         <Title text="Mac Status"/>
         <Meta name="description" content="Live, private status of this Mac, with a local assistant."/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::browser;
 use crate::i18n::Lang;
 use crate::model::{HistoryPoint, Snapshot};
 
@@ -77,27 +78,18 @@ pub struct Stored {
     pub history: Vec<HistoryPoint>,
 }
 
-pub const STORAGE_KEY: &str = "mac-status.last";
+/// The local-storage item (see `browser::storage_key`) that keeps the last live state.
+const STORED_ITEM: &str = "last";
 /// Write the stored state every N snapshots: enough to lose at most a few seconds.
 pub const SAVE_EVERY: u32 = 3;
-
-/// Longest wait between reconnect attempts when the browser has given up on a stream.
-pub const MAX_BACKOFF_MS: u32 = 30_000;
-
-/// Exponential backoff: 1 s, 2 s, 4 s … capped at [`MAX_BACKOFF_MS`].
-pub fn backoff_ms(attempt: u32) -> u32 {
-    1000u32
-        .saturating_mul(1u32 << attempt.min(15))
-        .min(MAX_BACKOFF_MS)
-}
+/// The host's snapshot stream.
+const STREAM_URL: &str = "/api/v1/stream";
 
 impl LiveState {
     /// The stored state when it is newer than what the page was rendered with (the page
     /// may come from the service worker's cache, older than the last stream event seen).
-    #[cfg(feature = "hydrate")]
     pub fn restore(&self) {
-        use gloo_storage::Storage;
-        let Ok(stored) = gloo_storage::LocalStorage::get::<Stored>(STORAGE_KEY) else {
+        let Some(stored) = browser::load::<Stored>(STORED_ITEM) else {
             return;
         };
         let current = self
@@ -111,9 +103,8 @@ impl LiveState {
         }
     }
 
-    #[cfg(feature = "hydrate")]
-    fn save(&self) {
-        use gloo_storage::Storage;
+    /// Keeps the latest snapshot and history for the next (possibly offline) start.
+    pub fn save(&self) {
         let stored = self.snapshot.with_untracked(|s| {
             s.clone().map(|snapshot| Stored {
                 snapshot,
@@ -121,68 +112,29 @@ impl LiveState {
             })
         });
         if let Some(stored) = stored {
-            let _ = gloo_storage::LocalStorage::set(STORAGE_KEY, stored);
+            browser::save(STORED_ITEM, &stored);
         }
     }
 }
 
-/// Opens the snapshot stream. `EventSource` retries by itself while the host is away (the
-/// host sends `retry:`); if the browser gives up (the stream is closed), we reopen it with
-/// exponential backoff. Either way a restarted host brings the page back without a reload.
-#[cfg(feature = "hydrate")]
+/// Feeds `state` from the host's snapshot stream (in the browser; see `browser::event_stream`
+/// for the reconnects). Each snapshot brings the page live; a dropped stream shows it offline.
 pub fn connect(state: LiveState, window_ms: u64) {
-    open_stream(state, window_ms, 0);
-}
-
-#[cfg(feature = "hydrate")]
-fn open_stream(state: LiveState, window_ms: u64, attempt: u32) {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    use wasm_bindgen::{closure::Closure, JsCast};
-
-    let retry = move |attempt: u32| {
-        gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
-            open_stream(state, window_ms, attempt + 1)
-        })
-        .forget();
-    };
-    let Ok(es) = web_sys::EventSource::new("/api/v1/stream") else {
-        state.conn.set(Conn::Offline);
-        retry(attempt);
-        return;
-    };
-    let received = Rc::new(Cell::new(0u32));
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new({
-        let received = received.clone();
-        move |ev: web_sys::MessageEvent| {
-            let Some(text) = ev.data().as_string() else {
-                return;
+    browser::event_stream(
+        STREAM_URL,
+        move |data, accepted| {
+            let Ok(snap) = serde_json::from_str::<Snapshot>(data) else {
+                return false;
             };
-            if let Ok(snap) = serde_json::from_str::<Snapshot>(&text) {
-                state.apply(snap, window_ms);
-                state.conn.set(Conn::Live);
-                received.set(received.get() + 1);
-                if received.get() % SAVE_EVERY == 1 {
-                    state.save();
-                }
+            state.apply(snap, window_ms);
+            state.conn.set(Conn::Live);
+            if accepted % SAVE_EVERY == 0 {
+                state.save();
             }
-        }
-    });
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
-        let es = es.clone();
-        move |_: web_sys::Event| {
-            state.conn.set(Conn::Offline);
-            if es.ready_state() == web_sys::EventSource::CLOSED {
-                // A stream that worked starts the backoff over.
-                retry(if received.get() > 0 { 0 } else { attempt });
-            }
-        }
-    });
-    es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The stream lives as long as the page: the closures must too.
-    on_message.forget();
-    on_error.forget();
+            true
+        },
+        move || state.conn.set(Conn::Offline),
+    );
 }
 
 #[cfg(test)]
@@ -196,15 +148,6 @@ mod tests {
             merged.iter().map(|p| p.t_ms).collect::<Vec<_>>(),
             vec![1, 2, 3, 4]
         );
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(
-            (0..7).map(backoff_ms).collect::<Vec<_>>(),
-            vec![1000, 2000, 4000, 8000, 16000, 30000, 30000]
-        );
-        assert_eq!(backoff_ms(100), 30000);
     }
 
     fn pt(t: u64) -> HistoryPoint {

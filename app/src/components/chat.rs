@@ -5,13 +5,18 @@
 
 use leptos::prelude::*;
 
-use crate::chat::{ChatEvent, Explanation, Fact, Finding, StopReason, Strategy, Timings, Turn};
+use crate::browser;
+use crate::chat::{
+    ChatEvent, ChatRequest, Explanation, Fact, Finding, StopReason, Strategy, Timings, Turn,
+};
 use crate::i18n::{language_name, level_text, t, Key, Lang};
 use crate::live::LiveState;
+use crate::wire;
 
 /// How many earlier exchanges go back to the host with a new question.
-#[cfg(feature = "hydrate")]
 const KEEP_TURNS: usize = 3;
+/// Where questions go; the answer streams back as Server-Sent Events.
+const CHAT_URL: &str = "/api/v1/chat";
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Answer {
@@ -39,7 +44,7 @@ impl Answer {
                 facts, language, ..
             } => {
                 self.facts = facts;
-                self.language = Lang::from_code(&language).unwrap_or_default();
+                self.language = language;
             }
             ChatEvent::Diagnosis {
                 findings,
@@ -108,32 +113,6 @@ pub fn segments<'a>(text: &'a str, unverified: &[String]) -> Vec<Segment<'a>> {
     out
 }
 
-/// Splits complete SSE frames off the front of `buf`, returning their `data:` payloads.
-pub fn take_sse_frames(buf: &mut Vec<u8>) -> Vec<String> {
-    let mut out = Vec::new();
-    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-        let frame: Vec<u8> = buf.drain(..end + 2).collect();
-        let text = String::from_utf8_lossy(&frame);
-        let data: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        if !data.is_empty() {
-            out.push(data.join("\n"));
-        }
-    }
-    out
-}
-
-/// The CSS/attribute name of a level or topic: its serde name.
-fn wire_name(v: &impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// The line under the answer: speed figures, or what ended it early.
 fn status_line(lang: Lang, stop: StopReason, cut: bool, timings: &Timings) -> String {
     let mut s = if stop == StopReason::DiagnosisOnly {
@@ -171,11 +150,11 @@ pub fn ChatPanel() -> impl IntoView {
     let lang = live.lang;
     let tr = move |k: Key| t(lang.get(), k);
     let question = RwSignal::new(String::new());
-    let strategy = RwSignal::new(Strategy::Balanced);
+    let strategy = RwSignal::new(Strategy::default());
     let answer = RwSignal::new(None::<Answer>);
     let turns = RwSignal::new(Vec::<Turn>::new());
     let busy = RwSignal::new(false);
-    let abort = abort_store();
+    let abort = browser::Abort::default();
     let status = use_context::<crate::chat::AssistantStatus>().unwrap_or_default();
     let offline = move || live.conn.get() == crate::live::Conn::Offline;
 
@@ -190,26 +169,20 @@ pub fn ChatPanel() -> impl IntoView {
             question: q.clone(),
             ..Default::default()
         }));
-        let req = crate::chat::ChatRequest {
+        let req = ChatRequest {
             question: q.clone(),
             strategy: Some(strategy.get_untracked()),
             history: turns.get_untracked(),
         };
         start_request(req, answer, busy, turns, abort);
     };
-    let stop = move |_| {
-        abort.update_value(|a| {
-            if let Some(a) = a.take() {
-                a.abort();
-            }
-        });
-    };
+    let stop = move |_| abort.abort();
 
     view! {
         <section class="card wide chat" id="chat" aria-labelledby="chat-title">
             <h2 id="chat-title">{move || tr(Key::ChatTitle)}</h2>
             {(!status.ready).then(|| view! {
-                <p class="note muted" id="chat-unavailable" role="status" data-code=status.error_code.clone().unwrap_or_default()>
+                <p class="note muted" id="chat-unavailable" role="status" data-code=status.error_code.map(|c| wire::name(&c)).unwrap_or_default()>
                     {move || tr(Key::ChatNoModel)}
                     {status.error.clone().map(|e| format!(" ({e})"))}
                 </p>
@@ -238,16 +211,12 @@ pub fn ChatPanel() -> impl IntoView {
                 <select
                     id="strategy"
                     on:change=move |ev| {
-                        strategy.set(match event_target_value(&ev).as_str() {
-                            "speed" => Strategy::Speed,
-                            "quality" => Strategy::Quality,
-                            _ => Strategy::Balanced,
-                        })
+                        strategy.set(event_target_value(&ev).parse().unwrap_or_default())
                     }
                 >
-                    <option value="speed">{move || tr(Key::StrategySpeed)}</option>
-                    <option value="balanced" selected>{move || tr(Key::StrategyBalanced)}</option>
-                    <option value="quality">{move || tr(Key::StrategyQuality)}</option>
+                    {Strategy::ALL.into_iter().map(|s| view! {
+                        <option value=wire::name(&s) selected=s == Strategy::default()>{move || tr(strategy_label(s))}</option>
+                    }).collect_view()}
                 </select>
                 <button id="ask" type="submit" disabled=move || busy.get() || offline()>{move || tr(Key::AskButton)}</button>
                 <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || tr(Key::StopButton)}</button>
@@ -315,7 +284,7 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
         }
         .into_any(),
         Explanation::ModelUnavailable { code, message } => view! {
-            <p class="note muted" id="model-note" data-code=code title=message>{move || tr(Key::ModelOff)}</p>
+            <p class="note muted" id="model-note" data-code=wire::name(&code) title=message>{move || tr(Key::ModelOff)}</p>
         }
         .into_any(),
         Explanation::Busy => view! {
@@ -358,7 +327,7 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
 
 /// One finding: its level as a badge (text and colour), its sentence with the numbers in bold.
 fn finding(f: &Finding, lang: Lang) -> impl IntoView {
-    let level = wire_name(&f.level);
+    let level = wire::name(&f.level);
     let text = segments(f.text(lang), &[])
         .into_iter()
         .map(|s| match s {
@@ -369,7 +338,7 @@ fn finding(f: &Finding, lang: Lang) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <li class=format!("finding level-{level}") data-topic=wire_name(&f.topic) data-level=level.clone()>
+        <li class=format!("finding level-{level}") data-topic=wire::name(&f.topic) data-level=level.clone()>
             <span class=format!("badge level-{level}")>{level_text(lang, f.level)}</span>
             <span class="text">{text}</span>
             {f.advice_text(lang).map(|a| view! { <span class="advice">{a.to_string()}</span> })}
@@ -377,125 +346,32 @@ fn finding(f: &Finding, lang: Lang) -> impl IntoView {
     }
 }
 
-/// Where the Stop button finds the running request. The browser's `AbortController` is not
-/// `Send`, so it lives in local storage there; server rendering never has one.
-#[cfg(feature = "hydrate")]
-type AbortStore = StoredValue<Option<AbortHandle>, LocalStorage>;
-#[cfg(not(feature = "hydrate"))]
-type AbortStore = StoredValue<Option<AbortHandle>>;
-
-fn abort_store() -> AbortStore {
-    #[cfg(feature = "hydrate")]
-    {
-        StoredValue::new_local(None)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        StoredValue::new(None)
+/// The label of an answer style in the `<select>`.
+fn strategy_label(s: Strategy) -> Key {
+    match s {
+        Strategy::Speed => Key::StrategySpeed,
+        Strategy::Balanced => Key::StrategyBalanced,
+        Strategy::Quality => Key::StrategyQuality,
     }
 }
 
-/// Stops an in-flight answer (the host frees the engine when the connection closes).
-#[derive(Clone)]
-pub struct AbortHandle(#[cfg(feature = "hydrate")] web_sys::AbortController);
-
-impl AbortHandle {
-    fn abort(&self) {
-        #[cfg(feature = "hydrate")]
-        self.0.abort();
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
+/// Sends the question and folds the streamed events into `answer`; a finished exchange joins
+/// the history that goes back with the next question.
 fn start_request(
-    _req: crate::chat::ChatRequest,
-    _answer: RwSignal<Option<Answer>>,
-    _busy: RwSignal<bool>,
-    _turns: RwSignal<Vec<Turn>>,
-    _abort: AbortStore,
-) {
-}
-
-#[cfg(feature = "hydrate")]
-fn start_request(
-    req: crate::chat::ChatRequest,
+    req: ChatRequest,
     answer: RwSignal<Option<Answer>>,
     busy: RwSignal<bool>,
     turns: RwSignal<Vec<Turn>>,
-    abort: AbortStore,
+    abort: browser::Abort,
 ) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-
-    let controller = web_sys::AbortController::new().ok();
-    abort.set_value(controller.clone().map(AbortHandle));
     let question = req.question.clone();
-    leptos::task::spawn_local(async move {
-        let fail = |msg: String| {
+    let finish = move |result: Result<(), String>| {
+        if let Err(e) = result {
             answer.update(|a| {
                 if let Some(a) = a {
-                    a.error = Some(msg)
+                    a.error = Some(e)
                 }
-            })
-        };
-        let result: Result<(), String> = async {
-            let body = serde_json::to_string(&req).map_err(|e| e.to_string())?;
-            let init = web_sys::RequestInit::new();
-            init.set_method("POST");
-            init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-            let headers = web_sys::Headers::new().map_err(|_| "headers")?;
-            let _ = headers.set("content-type", "application/json");
-            let _ = headers.set("accept", "text/event-stream");
-            init.set_headers(&headers);
-            if let Some(c) = &controller {
-                init.set_signal(Some(&c.signal()));
-            }
-            let window = web_sys::window().ok_or("no window")?;
-            let resp: web_sys::Response =
-                JsFuture::from(window.fetch_with_str_and_init("/api/v1/chat", &init))
-                    .await
-                    .map_err(|_| "the host is unreachable".to_string())?
-                    .unchecked_into();
-            let stream = resp.body().ok_or("empty response")?;
-            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-            let mut buf = Vec::new();
-            loop {
-                let chunk = match JsFuture::from(reader.read()).await {
-                    Ok(c) => c,
-                    // Aborted by the Stop button: keep what arrived.
-                    Err(_) => break,
-                };
-                let done = js_sys::Reflect::get(&chunk, &"done".into())
-                    .ok()
-                    .and_then(|d| d.as_bool())
-                    .unwrap_or(true);
-                if done {
-                    break;
-                }
-                if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) {
-                    buf.extend(js_sys::Uint8Array::new(&value).to_vec());
-                }
-                for data in take_sse_frames(&mut buf) {
-                    if let Ok(ev) = serde_json::from_str::<ChatEvent>(&data) {
-                        let diagnosis = matches!(ev, ChatEvent::Diagnosis { .. });
-                        answer.update(|a| {
-                            if let Some(a) = a {
-                                a.apply(ev)
-                            }
-                        });
-                        // Let the diagnosis render on its own even when tokens (or a cached
-                        // answer) arrived in the same chunk: it is the part to trust first.
-                        if diagnosis {
-                            gloo_timers::future::TimeoutFuture::new(0).await;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            fail(e);
+            });
         }
         let finished = answer.with_untracked(|a| {
             a.as_ref()
@@ -512,9 +388,27 @@ fn start_request(
                 t.drain(..excess);
             });
         }
-        abort.set_value(None);
         busy.set(false);
-    });
+    };
+    let body = match serde_json::to_string(&req) {
+        Ok(body) => body,
+        Err(e) => return finish(Err(e.to_string())),
+    };
+    let on_event = move |data: &str| {
+        let Ok(ev) = serde_json::from_str::<ChatEvent>(data) else {
+            return false;
+        };
+        // Let the diagnosis render on its own even when tokens (or a cached answer) arrived
+        // in the same chunk: it is the part to trust first.
+        let diagnosis = matches!(ev, ChatEvent::Diagnosis { .. });
+        answer.update(|a| {
+            if let Some(a) = a {
+                a.apply(ev)
+            }
+        });
+        diagnosis
+    };
+    browser::post_event_stream(CHAT_URL, body, abort, on_event, finish);
 }
 
 #[cfg(test)]
@@ -522,16 +416,6 @@ mod tests {
     use super::*;
     use crate::chat::Topic;
     use crate::model::Level;
-
-    #[test]
-    fn sse_frames_split_only_when_complete() {
-        let mut buf = b"data: {\"a\":1}\n\ndata: {\"b\"".to_vec();
-        assert_eq!(take_sse_frames(&mut buf), vec!["{\"a\":1}".to_string()]);
-        assert_eq!(buf, b"data: {\"b\"".to_vec());
-        buf.extend(b":2}\n\n: keep-alive\n\n");
-        assert_eq!(take_sse_frames(&mut buf), vec!["{\"b\":2}".to_string()]);
-        assert!(buf.is_empty());
-    }
 
     fn finding(level: Level, en: &str, ja: &str) -> Finding {
         Finding {
@@ -559,13 +443,13 @@ mod tests {
     fn answer_folds_events_in_order() {
         let mut a = Answer::default();
         a.apply(ChatEvent::Start {
-            intents: vec!["cpu".into()],
+            intents: vec![crate::chat::Intent::Cpu],
             facts: vec![Fact {
                 key: "cpu.total".into(),
                 label: "CPU".into(),
                 value: "12.0%".into(),
             }],
-            language: "en".into(),
+            language: Lang::En,
         });
         a.apply(ChatEvent::Diagnosis {
             findings: vec![finding(
@@ -604,7 +488,7 @@ mod tests {
         a.apply(ChatEvent::Start {
             intents: vec![],
             facts: vec![],
-            language: "ja".into(),
+            language: Lang::Ja,
         });
         a.apply(ChatEvent::Diagnosis {
             findings: vec![finding(Level::Normal, "Fine.", "正常です。")],

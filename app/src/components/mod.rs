@@ -1,7 +1,8 @@
-//! Leptos components, one module per part of the page.
+//! Leptos components, one module per part of the page; the pages (`crate::pages`) lay them out.
 
+pub mod cards;
 pub mod chart;
 pub mod chat;
-pub mod dashboard;
 pub mod processes;
 pub mod profile;
+pub mod widgets;

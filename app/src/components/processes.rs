@@ -6,8 +6,11 @@ use crate::format;
 use crate::i18n::{t, Key};
 use crate::live::LiveState;
 use crate::model::{ProcessInfo, ProcessLists};
+use crate::wire;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A sortable column; its serde name is the header button's `data-sort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SortKey {
     Name,
     Pid,
@@ -55,7 +58,7 @@ pub fn ProcessTable() -> impl IntoView {
             <th class=class aria-sort=aria scope="col">
                 <button
                     class="sort"
-                    data-sort=format!("{key:?}").to_lowercase()
+                    data-sort=wire::name(&key)
                     on:click=move |_| {
                         sort.update(|(k, desc)| {
                             if *k == key {

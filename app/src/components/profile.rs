@@ -4,16 +4,9 @@ use leptos::prelude::*;
 
 use crate::chat::AssistantStatus;
 use crate::format;
-use crate::i18n::Lang;
+use crate::i18n::{t, Key};
 use crate::live::LiveState;
-use crate::profile::{field, ProfileReport};
-
-fn text(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Ja => ja,
-    }
-}
+use crate::profile::{ProfileField, ProfileReport};
 
 #[component]
 pub fn ProfileCard() -> impl IntoView {
@@ -22,27 +15,21 @@ pub fn ProfileCard() -> impl IntoView {
     let status = expect_context::<AssistantStatus>();
     let hw = report.hardware.clone();
     let p = report.profile.clone();
-    let mark = |name: &str| {
-        if report.is_overridden(name) {
+    let mark = |field: ProfileField| {
+        if report.is_overridden(field) {
             " ✎"
         } else {
             ""
         }
     };
-    let rows: Vec<(&'static str, &'static str, String)> = vec![
+    let rows: Vec<(Key, String)> = vec![
         (
-            "Model",
-            "モデル",
+            Key::Model,
             status.model.clone().unwrap_or_else(|| "—".into()),
         ),
+        (Key::Chip, hw.chip.clone().unwrap_or_else(|| "—".into())),
         (
-            "Chip",
-            "チップ",
-            hw.chip.clone().unwrap_or_else(|| "—".into()),
-        ),
-        (
-            "Cores (P/E)",
-            "コア (高性能/高効率)",
+            Key::CoresPE,
             match (hw.performance_cores, hw.efficiency_cores) {
                 (Some(pc), Some(e)) => format!("{pc} / {e}"),
                 _ => hw
@@ -51,55 +38,46 @@ pub fn ProfileCard() -> impl IntoView {
                     .unwrap_or_else(|| hw.logical_cores.to_string()),
             },
         ),
-        ("Memory", "メモリ", format::bytes(hw.memory_bytes)),
+        (Key::Memory, format::bytes(hw.memory_bytes)),
+        (Key::Accelerator, p.accelerator.label().to_string()),
         (
-            "Accelerator",
-            "アクセラレータ",
-            p.accelerator.label().to_string(),
+            Key::GpuLayers,
+            format!("{}{}", p.gpu_layers_label(), mark(ProfileField::GpuLayers)),
         ),
         (
-            "GPU layers",
-            "GPU レイヤー",
-            format!("{}{}", p.gpu_layers_label(), mark(field::GPU_LAYERS)),
+            Key::Threads,
+            format!("{}{}", p.threads, mark(ProfileField::Threads)),
         ),
         (
-            "Threads",
-            "スレッド",
-            format!("{}{}", p.threads, mark(field::THREADS)),
+            Key::Context,
+            format!("{}{}", p.n_ctx, mark(ProfileField::NCtx)),
         ),
         (
-            "Context",
-            "コンテキスト",
-            format!("{}{}", p.n_ctx, mark(field::N_CTX)),
+            Key::Batch,
+            format!("{}{}", p.n_batch, mark(ProfileField::NBatch)),
         ),
         (
-            "Batch",
-            "バッチ",
-            format!("{}{}", p.n_batch, mark(field::N_BATCH)),
-        ),
-        (
-            "mmap / mlock",
-            "mmap / mlock",
+            Key::MmapMlock,
             format!(
                 "{}{} / {}{}",
                 on_off(p.use_mmap),
-                mark(field::USE_MMAP),
+                mark(ProfileField::UseMmap),
                 on_off(p.use_mlock),
-                mark(field::USE_MLOCK)
+                mark(ProfileField::UseMlock)
             ),
         ),
     ];
     let reasons = report.reasons.clone();
     view! {
         <section class="card" id="card-profile" aria-labelledby="profile-title">
-            <h2 id="profile-title">{move || text(lang.get(), "Assistant profile", "アシスタント設定")}</h2>
+            <h2 id="profile-title">{move || t(lang.get(), Key::ProfileTitle)}</h2>
             <dl>
-                {rows.into_iter().map(|(en, ja, v)| view! {
-                    <div class="row"><dt>{move || text(lang.get(), en, ja)}</dt><dd>{v}</dd></div>
+                {rows.into_iter().map(|(key, v)| view! {
+                    <div class="row"><dt>{move || t(lang.get(), key)}</dt><dd>{v}</dd></div>
                 }).collect_view()}
             </dl>
             <details class="reasons">
-                <summary>{move || text(lang.get(), "Why these settings", "この設定の理由")}</summary>
+                <summary>{move || t(lang.get(), Key::ProfileReasons)}</summary>
                 <ul>{reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
             </details>
         </section>

@@ -1,0 +1,306 @@
+//! Every browser API the app touches — local storage, the time zone, `<html lang>`, the live
+//! `EventSource` and the chat's streamed `fetch` — behind plain functions. With `hydrate` they
+//! talk to the browser; otherwise (server rendering, native tests) each has a no-op twin, so
+//! callers carry no `cfg`.
+
+#[cfg(feature = "hydrate")]
+use std::rc::Rc;
+
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Longest wait between reconnect attempts when the browser has given up on a stream.
+pub const MAX_BACKOFF_MS: u32 = 30_000;
+
+/// Exponential backoff: 1 s, 2 s, 4 s … capped at [`MAX_BACKOFF_MS`].
+pub fn backoff_ms(attempt: u32) -> u32 {
+    1000u32
+        .saturating_mul(1u32 << attempt.min(15))
+        .min(MAX_BACKOFF_MS)
+}
+
+/// The local-storage key of `item`: `mac-status.lang`, `mac-status.last`.
+pub fn storage_key(item: &str) -> String {
+    format!("{}.{item}", crate::NAME)
+}
+
+/// Splits complete SSE frames off the front of `buf`, returning their `data:` payloads.
+pub fn take_sse_frames(buf: &mut Vec<u8>) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+        let frame: Vec<u8> = buf.drain(..end + 2).collect();
+        let text = String::from_utf8_lossy(&frame);
+        let data: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        if !data.is_empty() {
+            out.push(data.join("\n"));
+        }
+    }
+    out
+}
+
+/// The stored `item`, if any and if it still parses.
+#[cfg(feature = "hydrate")]
+pub fn load<T: DeserializeOwned>(item: &str) -> Option<T> {
+    use gloo_storage::Storage;
+    gloo_storage::LocalStorage::get(storage_key(item)).ok()
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn load<T: DeserializeOwned>(_item: &str) -> Option<T> {
+    None
+}
+
+/// Stores `value` as JSON under `item`; a full or disabled storage only loses the copy.
+#[cfg(feature = "hydrate")]
+pub fn save<T: Serialize>(item: &str, value: &T) {
+    use gloo_storage::Storage;
+    let _ = gloo_storage::LocalStorage::set(storage_key(item), value);
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn save<T: Serialize>(_item: &str, _value: &T) {}
+
+/// The browser's offset from UTC in minutes (east positive); 0 when rendering on the host.
+pub fn utc_offset_min() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        -(js_sys::Date::new_0().get_timezone_offset() as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    0
+}
+
+/// Keeps `<html lang>` right for screen readers and fonts after a language switch.
+pub fn set_document_lang(code: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().document_element() {
+        let _ = el.set_attribute("lang", code);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = code;
+}
+
+/// Opens a Server-Sent Events stream. `EventSource` retries by itself while the host is away
+/// (the host sends `retry:`); if the browser gives up (the stream is closed), it is reopened
+/// with exponential backoff, so a restarted host brings the page back without a reload.
+///
+/// `on_message(data, accepted)` gets each message with the number this connection accepted
+/// before it, and says whether it accepted this one; `on_error` runs whenever the stream drops.
+#[cfg(feature = "hydrate")]
+pub fn event_stream(
+    url: &'static str,
+    on_message: impl Fn(&str, u32) -> bool + 'static,
+    on_error: impl Fn() + 'static,
+) {
+    open_event_stream(url, Rc::new(on_message), Rc::new(on_error), 0);
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn event_stream(
+    _url: &'static str,
+    _on_message: impl Fn(&str, u32) -> bool + 'static,
+    _on_error: impl Fn() + 'static,
+) {
+}
+
+/// `event_stream`'s message handler, shared by every reconnection.
+#[cfg(feature = "hydrate")]
+type OnMessage = Rc<dyn Fn(&str, u32) -> bool>;
+
+#[cfg(feature = "hydrate")]
+fn open_event_stream(
+    url: &'static str,
+    on_message: OnMessage,
+    on_error: Rc<dyn Fn()>,
+    attempt: u32,
+) {
+    use std::cell::Cell;
+    use wasm_bindgen::{closure::Closure, JsCast};
+
+    let retry = {
+        let (on_message, on_error) = (on_message.clone(), on_error.clone());
+        move |attempt: u32| {
+            let (on_message, on_error) = (on_message.clone(), on_error.clone());
+            gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
+                open_event_stream(url, on_message, on_error, attempt + 1)
+            })
+            .forget();
+        }
+    };
+    let Ok(es) = web_sys::EventSource::new(url) else {
+        on_error();
+        retry(attempt);
+        return;
+    };
+    let received = Rc::new(Cell::new(0u32));
+    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new({
+        let received = received.clone();
+        move |ev: web_sys::MessageEvent| {
+            let Some(text) = ev.data().as_string() else {
+                return;
+            };
+            if on_message(&text, received.get()) {
+                received.set(received.get() + 1);
+            }
+        }
+    });
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
+        let es = es.clone();
+        move |_: web_sys::Event| {
+            on_error();
+            if es.ready_state() == web_sys::EventSource::CLOSED {
+                // A stream that worked starts the backoff over.
+                retry(if received.get() > 0 { 0 } else { attempt });
+            }
+        }
+    });
+    es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    // The stream lives as long as the page: the closures must too.
+    on_message.forget();
+    on_error.forget();
+}
+
+/// Where a Stop button finds the running request. The browser's `AbortController` is not
+/// `Send`, so it lives in the page's local arena; the host never has one.
+#[cfg(feature = "hydrate")]
+#[derive(Clone, Copy)]
+pub struct Abort(StoredValue<Option<web_sys::AbortController>, LocalStorage>);
+
+#[cfg(not(feature = "hydrate"))]
+#[derive(Clone, Copy, Default)]
+pub struct Abort(());
+
+#[cfg(feature = "hydrate")]
+impl Default for Abort {
+    fn default() -> Self {
+        Self(StoredValue::new_local(None))
+    }
+}
+
+impl Abort {
+    /// Stops the request in flight, if any (the host frees the engine when the connection
+    /// closes); what already arrived stays.
+    pub fn abort(&self) {
+        #[cfg(feature = "hydrate")]
+        self.0.update_value(|a| {
+            if let Some(a) = a.take() {
+                a.abort();
+            }
+        });
+    }
+}
+
+/// `POST`s the JSON `body` to `url` and reads the answer as Server-Sent Events from the fetch
+/// body (an `EventSource` cannot `POST`). `on_data` gets each event's `data`; when it returns
+/// true the page renders before the next event is applied, even one from the same chunk.
+/// `on_end` runs once, after the stream ends, fails or is stopped through `abort`.
+#[cfg(feature = "hydrate")]
+pub fn post_event_stream(
+    url: &'static str,
+    body: String,
+    abort: Abort,
+    mut on_data: impl FnMut(&str) -> bool + 'static,
+    on_end: impl FnOnce(Result<(), String>) + 'static,
+) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    let controller = web_sys::AbortController::new().ok();
+    abort.0.set_value(controller.clone());
+    leptos::task::spawn_local(async move {
+        let result: Result<(), String> = async {
+            let init = web_sys::RequestInit::new();
+            init.set_method("POST");
+            init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+            let headers = web_sys::Headers::new().map_err(|_| "headers")?;
+            let _ = headers.set("content-type", "application/json");
+            let _ = headers.set("accept", "text/event-stream");
+            init.set_headers(&headers);
+            if let Some(c) = &controller {
+                init.set_signal(Some(&c.signal()));
+            }
+            let window = web_sys::window().ok_or("no window")?;
+            let resp: web_sys::Response =
+                JsFuture::from(window.fetch_with_str_and_init(url, &init))
+                    .await
+                    .map_err(|_| "the host is unreachable".to_string())?
+                    .unchecked_into();
+            let stream = resp.body().ok_or("empty response")?;
+            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+            let mut buf = Vec::new();
+            loop {
+                let chunk = match JsFuture::from(reader.read()).await {
+                    Ok(c) => c,
+                    // Aborted by the Stop button: keep what arrived.
+                    Err(_) => break,
+                };
+                let done = js_sys::Reflect::get(&chunk, &"done".into())
+                    .ok()
+                    .and_then(|d| d.as_bool())
+                    .unwrap_or(true);
+                if done {
+                    break;
+                }
+                if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) {
+                    buf.extend(js_sys::Uint8Array::new(&value).to_vec());
+                }
+                for data in take_sse_frames(&mut buf) {
+                    if on_data(&data) {
+                        gloo_timers::future::TimeoutFuture::new(0).await;
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        abort.0.set_value(None);
+        on_end(result);
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn post_event_stream(
+    _url: &'static str,
+    _body: String,
+    _abort: Abort,
+    _on_data: impl FnMut(&str) -> bool + 'static,
+    _on_end: impl FnOnce(Result<(), String>) + 'static,
+) {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_frames_split_only_when_complete() {
+        let mut buf = b"data: {\"a\":1}\n\ndata: {\"b\"".to_vec();
+        assert_eq!(take_sse_frames(&mut buf), vec!["{\"a\":1}".to_string()]);
+        assert_eq!(buf, b"data: {\"b\"".to_vec());
+        buf.extend(b":2}\n\n: keep-alive\n\n");
+        assert_eq!(take_sse_frames(&mut buf), vec!["{\"b\":2}".to_string()]);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(
+            (0..7).map(backoff_ms).collect::<Vec<_>>(),
+            vec![1000, 2000, 4000, 8000, 16000, 30000, 30000]
+        );
+        assert_eq!(backoff_ms(100), 30000);
+    }
+
+    #[test]
+    fn storage_keys_carry_the_app_name() {
+        // The end-to-end tests read `mac-status.last` from the page's storage.
+        assert_eq!(storage_key("last"), "mac-status.last");
+        assert_eq!(storage_key("lang"), "mac-status.lang");
+    }
+}

@@ -1,0 +1,3 @@
+//! Routed pages: each loads its data and lays out the components.
+
+pub mod dashboard;
