@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorCode;
 use crate::i18n::Lang;
 use crate::model::{Level, Snapshot};
 
@@ -16,6 +17,8 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    pub const ALL: [Strategy; 3] = [Strategy::Speed, Strategy::Balanced, Strategy::Quality];
+
     pub fn max_tokens(self) -> u32 {
         match self {
             Strategy::Speed => 128,
@@ -30,6 +33,15 @@ impl Strategy {
             Strategy::Balanced => 0.4,
             Strategy::Quality => 0.6,
         }
+    }
+}
+
+/// `"speed"` → `Strategy::Speed`, by the serde name (for `<select>` values and flags).
+impl std::str::FromStr for Strategy {
+    type Err = serde::de::value::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::wire::parse(s)
     }
 }
 
@@ -102,6 +114,52 @@ pub enum Topic {
     Overall,
 }
 
+/// What a question is about: the topics it names, plus the `Urgent` flag. The order is the
+/// order facts appear in the prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Cpu,
+    Memory,
+    Disk,
+    Network,
+    Processes,
+    Battery,
+    Temperature,
+    Overall,
+    /// Not a topic: the user wants a fast answer (shorter cap, tighter deadline).
+    Urgent,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 9] = [
+        Intent::Cpu,
+        Intent::Memory,
+        Intent::Disk,
+        Intent::Network,
+        Intent::Processes,
+        Intent::Battery,
+        Intent::Temperature,
+        Intent::Overall,
+        Intent::Urgent,
+    ];
+
+    /// The part of the machine this intent names; `None` for the `Urgent` flag.
+    pub fn topic(self) -> Option<Topic> {
+        Some(match self {
+            Intent::Cpu => Topic::Cpu,
+            Intent::Memory => Topic::Memory,
+            Intent::Disk => Topic::Disk,
+            Intent::Network => Topic::Network,
+            Intent::Processes => Topic::Processes,
+            Intent::Battery => Topic::Battery,
+            Intent::Temperature => Topic::Temperature,
+            Intent::Overall => Topic::Overall,
+            Intent::Urgent => return None,
+        })
+    }
+}
+
 /// One computed statement about the machine: the product's own words, never the model's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -159,7 +217,7 @@ pub enum Explanation {
         pull_command: String,
     },
     /// No model is loaded (missing, corrupt or turned off): the diagnosis is the answer.
-    ModelUnavailable { code: String, message: String },
+    ModelUnavailable { code: ErrorCode, message: String },
     /// The model's queue is full: the diagnosis is the answer; ask again for an explanation.
     Busy,
     /// Nothing the question is about is measured on this Mac: a model would only guess, so
@@ -179,9 +237,10 @@ impl Explanation {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
     Start {
-        intents: Vec<String>,
+        intents: Vec<Intent>,
         facts: Vec<Fact>,
-        language: String,
+        /// The language of the answer (the question's script decides).
+        language: Lang,
     },
     /// The computed findings, worst first, before any model token; `snapshot` is the sample
     /// their numbers come from.
@@ -204,7 +263,7 @@ pub enum ChatEvent {
         unverified: Vec<String>,
     },
     Error {
-        code: String,
+        code: ErrorCode,
         message: String,
     },
 }
@@ -215,5 +274,115 @@ pub struct AssistantStatus {
     pub ready: bool,
     pub model: Option<String>,
     pub error: Option<String>,
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::ErrorBody;
+    use crate::wire;
+
+    /// The JSON of the stream and the status is the public API: enums inside must keep the
+    /// spellings clients already read.
+    #[test]
+    fn typed_fields_keep_their_json() {
+        let start = ChatEvent::Start {
+            intents: vec![Intent::Cpu, Intent::Urgent],
+            facts: vec![],
+            language: Lang::Ja,
+        };
+        assert_eq!(
+            serde_json::to_value(&start).unwrap(),
+            json!({"type": "start", "intents": ["cpu", "urgent"], "facts": [], "language": "ja"})
+        );
+        let error = ChatEvent::Error {
+            code: ErrorCode::QueueFull,
+            message: "busy".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            json!({"type": "error", "code": "queue_full", "message": "busy"})
+        );
+        let status = AssistantStatus {
+            ready: false,
+            model: None,
+            error: Some("gone".into()),
+            error_code: Some(ErrorCode::ModelMissing),
+        };
+        assert_eq!(
+            serde_json::to_value(&status).unwrap(),
+            json!({"ready": false, "model": null, "error": "gone", "error_code": "model_missing"})
+        );
+        let off = Explanation::ModelUnavailable {
+            code: ErrorCode::ModelCorrupt,
+            message: "m".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&off).unwrap(),
+            json!({"kind": "model_unavailable", "code": "model_corrupt", "message": "m"})
+        );
+        for ev in [start, error] {
+            let back: ChatEvent =
+                serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+            assert_eq!(back, ev);
+        }
+    }
+
+    #[test]
+    fn every_intent_and_error_code_is_spelled_as_documented() {
+        let intents: Vec<String> = Intent::ALL.iter().map(wire::name).collect();
+        assert_eq!(
+            intents,
+            [
+                "cpu",
+                "memory",
+                "disk",
+                "network",
+                "processes",
+                "battery",
+                "temperature",
+                "overall",
+                "urgent"
+            ]
+        );
+        let codes = [
+            (ErrorCode::BadQuery, "bad_query"),
+            (ErrorCode::BadBody, "bad_body"),
+            (ErrorCode::BodyTooLarge, "body_too_large"),
+            (ErrorCode::EmptyQuestion, "empty_question"),
+            (ErrorCode::QuestionTooLong, "question_too_long"),
+            (ErrorCode::NotFound, "not_found"),
+            (ErrorCode::BadHost, "bad_host"),
+            (ErrorCode::CrossOrigin, "cross_origin"),
+            (ErrorCode::ModelMissing, "model_missing"),
+            (ErrorCode::ModelCorrupt, "model_corrupt"),
+            (ErrorCode::QueueFull, "queue_full"),
+            (ErrorCode::EngineNotBuilt, "engine_not_built"),
+            (ErrorCode::ModelDisabled, "model_disabled"),
+            (ErrorCode::ContextOverflow, "context_overflow"),
+            (ErrorCode::EngineInternal, "engine_internal"),
+        ];
+        for (code, name) in codes {
+            assert_eq!(wire::name(&code), name);
+        }
+        let body = ErrorBody {
+            error: "no such API route".into(),
+            code: ErrorCode::NotFound,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"error": "no such API route", "code": "not_found"})
+        );
+    }
+
+    #[test]
+    fn strategies_parse_from_their_wire_names() {
+        for s in Strategy::ALL {
+            assert_eq!(wire::name(&s).parse::<Strategy>().unwrap(), s);
+        }
+        assert!("fast".parse::<Strategy>().is_err());
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use app::chat::Strategy;
 use app::i18n::Lang;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -70,24 +70,6 @@ pub enum ServiceAction {
     Status,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StrategyArg {
-    Speed,
-    Balanced,
-    Quality,
-}
-
-impl From<StrategyArg> for Strategy {
-    fn from(s: StrategyArg) -> Self {
-        match s {
-            StrategyArg::Speed => Strategy::Speed,
-            StrategyArg::Balanced => Strategy::Balanced,
-            StrategyArg::Quality => Strategy::Quality,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
     /// TOML config file (same keys as these flags, profile overrides under [profile]).
@@ -114,9 +96,10 @@ pub struct ServeArgs {
     #[arg(long, env = "MAC_STATUS_MODEL_LANGUAGES", global = true, value_delimiter = ',',
           value_parser = parse_lang)]
     pub model_languages: Option<Vec<Lang>>,
-    /// Answer strategy when a question does not choose one [default: balanced].
+    /// Answer strategy when a question does not choose one: speed, balanced or quality
+    /// [default: balanced].
     #[arg(long, env = "MAC_STATUS_STRATEGY", global = true)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<Strategy>,
     /// Override: layers offloaded to the GPU (999 = all).
     #[arg(long, env = "MAC_STATUS_GPU_LAYERS", global = true)]
     pub gpu_layers: Option<u32>,
@@ -147,7 +130,7 @@ pub struct ConfigFile {
     pub model: Option<PathBuf>,
     pub no_model: Option<bool>,
     pub model_languages: Option<Vec<Lang>>,
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<Strategy>,
     pub profile: Overrides,
 }
 
@@ -238,11 +221,7 @@ impl ServeArgs {
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
             }),
             model_languages: self.model_languages.clone().or(file.model_languages),
-            strategy: self
-                .strategy
-                .or(file.strategy)
-                .map(Strategy::from)
-                .unwrap_or_default(),
+            strategy: self.strategy.or(file.strategy).unwrap_or_default(),
             overrides,
         })
     }
@@ -276,12 +255,7 @@ impl ServeArgs {
                 .as_ref()
                 .map(|l| l.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")),
         );
-        push(
-            "--strategy",
-            self.strategy
-                .and_then(|s| s.to_possible_value())
-                .map(|v| v.get_name().to_string()),
-        );
+        push("--strategy", self.strategy.map(|s| app::wire::name(&s)));
         push("--gpu-layers", self.gpu_layers.map(|v| v.to_string()));
         push("--threads", self.threads.map(|v| v.to_string()));
         push("--ctx", self.ctx.map(|v| v.to_string()));

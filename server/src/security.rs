@@ -9,11 +9,13 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::Request,
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use thiserror::Error;
+
+use crate::error::ApiError;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BindError {
@@ -45,9 +47,11 @@ pub fn is_loopback_host(authority: &str) -> bool {
 }
 
 /// Why a request was turned away, for the log and the response body.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Error, PartialEq, Eq)]
 pub enum Rejection {
+    #[error("this host only answers requests addressed to 127.0.0.1 or localhost")]
     BadHost,
+    #[error("cross-origin requests are not allowed")]
     CrossOrigin,
 }
 
@@ -83,17 +87,7 @@ pub fn check_request(headers: &HeaderMap) -> Result<(), Rejection> {
 pub async fn guard(req: Request, next: Next) -> Response {
     if let Err(why) = check_request(req.headers()) {
         tracing::warn!(?why, uri = %req.uri(), "rejected request");
-        let (status, msg) = match why {
-            Rejection::BadHost => (
-                StatusCode::MISDIRECTED_REQUEST,
-                "this host only answers requests addressed to 127.0.0.1 or localhost",
-            ),
-            Rejection::CrossOrigin => (
-                StatusCode::FORBIDDEN,
-                "cross-origin requests are not allowed",
-            ),
-        };
-        return (status, axum::Json(serde_json::json!({ "error": msg }))).into_response();
+        return ApiError::from(why).into_response();
     }
     let mut res = next.run(req).await;
     let h = res.headers_mut();

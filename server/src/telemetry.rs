@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use app::chat::{StopReason, Timings};
+use app::error::ErrorCode;
 use prometheus_client::encoding::{text::encode, EncodeLabelSet};
 use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
 use prometheus_client::registry::Registry;
@@ -94,10 +95,7 @@ impl ChatTelemetry {
     }
 
     pub fn record_answer(&self, stop: StopReason, t: &Timings) {
-        let outcome = serde_json::to_value(stop)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "unknown".into());
+        let outcome = app::wire::name(&stop);
         self.answers.get_or_create(&OutcomeLabel { outcome }).inc();
         if t.cache_hit {
             self.cache_hits.inc();
@@ -113,10 +111,10 @@ impl ChatTelemetry {
         self.total.observe(t.total_ms as f64 / 1000.0);
     }
 
-    pub fn record_error(&self, code: &str) {
+    pub fn record_error(&self, code: ErrorCode) {
         self.answers
             .get_or_create(&OutcomeLabel {
-                outcome: code.to_string(),
+                outcome: app::wire::name(&code),
             })
             .inc();
     }
@@ -156,7 +154,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        t.record_error("queue_full");
+        t.record_error(ErrorCode::QueueFull);
         let text = t.encode();
         assert!(
             text.contains("mac_status_chat_answers_total{outcome=\"end_of_generation\"} 1"),

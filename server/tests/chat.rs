@@ -3,40 +3,24 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use app::chat::{ChatEvent, Explanation, Fact, Finding, StopReason};
+use app::i18n::Lang;
 use app::model::Snapshot;
 use server::{
     chat::{
-        cache::AnswerCache,
         check::{unverified, Known},
         diagnosis, facts,
         intent::{self, japanese_share},
-        topics, Assistant,
+        topics,
     },
     engine::{Engine, EngineConfig},
-    hardware, leptos_options,
-    metrics::{MetricsConfig, MetricsHub},
+    metrics::MetricsHub,
     routes::router,
-    state::AppState,
 };
-use tokio_util::sync::CancellationToken;
 
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("MAC_STATUS_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct-Q4_1.gguf")
-        });
-    assert!(
-        path.exists(),
-        "the default model is missing at {}: run scripts/fetch-model.sh",
-        path.display()
-    );
-    path
-}
+mod common;
 
 /// One model at a time: five hosts decoding at once on two cores would measure contention.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -63,35 +47,18 @@ fn host_with(languages: Option<Vec<app::i18n::Lang>>) -> Host {
         .enable_all()
         .build()
         .unwrap();
-    let metrics = MetricsHub::start(MetricsConfig {
-        interval: Duration::from_secs(60),
-        ..MetricsConfig::default()
-    });
-    let profile = hardware::report(hardware::detect(), &Default::default()).unwrap();
+    let metrics = common::metrics(Duration::from_secs(60));
     let engine = Engine::load(EngineConfig {
-        n_threads: profile.profile.threads,
-        ..EngineConfig::new(model_path())
+        n_threads: common::profile().profile.threads,
+        ..EngineConfig::new(common::model_path())
     })
     .expect("the default model loads");
-    let state = AppState {
-        leptos_options: leptos_options(Path::new("target/site"), "127.0.0.1:0".parse().unwrap()),
-        assistant: {
-            let a = Assistant::new(
-                Ok(engine.clone()),
-                metrics.clone(),
-                profile,
-                AnswerCache::default(),
-                Default::default(),
-            );
-            match languages {
-                Some(l) => a.with_languages(l),
-                None => a,
-            }
-        },
-        metrics: metrics.clone(),
-        build: "test".into(),
-        shutdown: CancellationToken::new(),
+    let assistant = common::assistant(Ok(engine.clone()), &metrics);
+    let assistant = match languages {
+        Some(l) => assistant.with_languages(l),
+        None => assistant,
     };
+    let state = common::state(assistant, metrics.clone(), "127.0.0.1:0");
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -136,7 +103,7 @@ fn collect(addr: SocketAddr, body: &str) -> Vec<ChatEvent> {
 }
 
 /// The `start` and `diagnosis` events of an answer.
-fn head(events: &[ChatEvent]) -> (&[Fact], &str, &[Finding], &Explanation, &Snapshot) {
+fn head(events: &[ChatEvent]) -> (&[Fact], Lang, &[Finding], &Explanation, &Snapshot) {
     let ChatEvent::Start {
         facts, language, ..
     } = &events[0]
@@ -151,7 +118,7 @@ fn head(events: &[ChatEvent]) -> (&[Fact], &str, &[Finding], &Explanation, &Snap
     else {
         panic!("second event must be the diagnosis: {:?}", events[1]);
     };
-    (facts, language, findings, explanation, snapshot)
+    (facts, *language, findings, explanation, snapshot)
 }
 
 fn tokens(events: &[ChatEvent]) -> Vec<&str> {
@@ -173,7 +140,7 @@ fn the_diagnosis_streams_first_then_the_models_explanation() {
         &format!(r#"{{"question": "{q}", "strategy": "speed"}}"#),
     );
     let (facts, language, findings, explanation, snap) = head(&events);
-    assert_eq!(language, "en");
+    assert_eq!(language, Lang::En);
     assert!(matches!(explanation, Explanation::Model { model } if model.contains("SmolLM2")));
     // The facts and findings are exactly what the host computes from the snapshot it reports.
     assert_eq!(*snap, *h.metrics.latest());
@@ -257,7 +224,7 @@ fn the_sixteen_scenarios_answer_in_the_questions_language_from_measured_facts() 
             &serde_json::json!({ "question": q, "strategy": "speed" }).to_string(),
         );
         let (facts, language, findings, explanation, snap) = head(&events);
-        let ja = language == "ja";
+        let ja = language == Lang::Ja;
         assert_eq!(ja, !q.is_ascii(), "{q}");
         assert!(!findings.is_empty(), "{q}");
         // Every number of the diagnosis is a fact, and the facts are the snapshot's.
@@ -333,7 +300,7 @@ fn a_model_declared_japanese_explains_japanese_questions() {
         r#"{"question": "メモリの使用状況はどうですか？", "strategy": "speed"}"#,
     );
     let (_, language, _, explanation, _) = head(&events);
-    assert_eq!(language, "ja");
+    assert_eq!(language, Lang::Ja);
     assert!(explanation.follows(), "{explanation:?}");
     assert!(!tokens(&events).is_empty());
     assert!(!matches!(

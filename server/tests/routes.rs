@@ -1,9 +1,9 @@
 //! The real router, driven in-process with `tower::ServiceExt::oneshot`, over a real collector.
 
-use std::path::Path;
 use std::time::Duration;
 
 use app::chat::{ChatEvent, Explanation, StopReason};
+use app::error::ErrorCode;
 use app::model::Snapshot;
 use axum::{
     body::Body,
@@ -12,38 +12,23 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use server::{
-    chat::{cache::AnswerCache, Assistant},
     engine::{Engine, EngineConfig},
-    hardware, leptos_options,
-    metrics::{MetricsConfig, MetricsHub},
     routes::router,
     state::AppState,
 };
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+mod common;
 
 /// A host whose model file does not exist: the dashboard must work regardless.
 fn state() -> AppState {
-    let metrics = MetricsHub::start(MetricsConfig {
-        interval: Duration::from_millis(100),
-        history_resolution: Duration::from_millis(100),
-        ..MetricsConfig::default()
-    });
+    let metrics = common::metrics(Duration::from_millis(100));
     let engine = Engine::load(EngineConfig::new("/nonexistent/model.gguf"));
-    let profile = hardware::report(hardware::detect(), &Default::default()).unwrap();
-    AppState {
-        leptos_options: leptos_options(Path::new("target/site"), "127.0.0.1:3000".parse().unwrap()),
-        assistant: Assistant::new(
-            engine,
-            metrics.clone(),
-            profile,
-            AnswerCache::default(),
-            Default::default(),
-        ),
+    common::state(
+        common::assistant(engine, &metrics),
         metrics,
-        build: "test".into(),
-        shutdown: CancellationToken::new(),
-    }
+        "127.0.0.1:3000",
+    )
 }
 
 fn app() -> Router {
@@ -118,6 +103,7 @@ async fn history_honours_minutes_and_rejects_bad_queries() {
             body["error"].as_str().unwrap().contains("minutes"),
             "{bad}: {body}"
         );
+        assert_eq!(body["code"], "bad_query", "{bad}");
     }
 }
 
@@ -126,7 +112,9 @@ async fn unknown_routes_are_404() {
     let app = app();
     let res = app.clone().oneshot(get("/api/v1/nope")).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(json(res).await["error"], "no such API route");
+    let body = json(res).await;
+    assert_eq!(body["error"], "no such API route");
+    assert_eq!(body["code"], "not_found");
     let res = app.oneshot(get("/no/such/page")).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
@@ -140,6 +128,7 @@ async fn foreign_hosts_and_origins_are_refused() {
         .unwrap();
     let res = app.clone().oneshot(rebinding).await.unwrap();
     assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(json(res).await["code"], "bad_host");
 
     let cross = Request::get("/api/v1/status")
         .header(header::HOST, "127.0.0.1:3000")
@@ -148,6 +137,7 @@ async fn foreign_hosts_and_origins_are_refused() {
         .unwrap();
     let res = app.clone().oneshot(cross).await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(res).await["code"], "cross_origin");
 
     let same = Request::get("/api/v1/status")
         .header(header::HOST, "127.0.0.1:3000")
@@ -266,7 +256,7 @@ async fn chat_without_a_model_answers_with_the_diagnosis_and_says_why() {
     assert!(!findings.is_empty());
     match explanation {
         Explanation::ModelUnavailable { code, message } => {
-            assert_eq!(code, "model_missing");
+            assert_eq!(*code, ErrorCode::ModelMissing);
             assert!(message.contains("/nonexistent/model.gguf"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -315,6 +305,7 @@ async fn malformed_and_oversized_chat_requests_are_clear_4xx() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(res).await["code"], "bad_body");
 
     let res = app
         .clone()
@@ -322,6 +313,7 @@ async fn malformed_and_oversized_chat_requests_are_clear_4xx() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(json(res).await["code"], "bad_body");
 
     let res = app
         .clone()
@@ -340,9 +332,20 @@ async fn malformed_and_oversized_chat_requests_are_clear_4xx() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(res).await["code"], "question_too_long");
 
+    // Refused while reading the body, and, with a declared length, before reading it: the
+    // same answer either way.
     let huge = format!(r#"{{"question": "{}"}}"#, "a".repeat(100_000));
-    let res = app.oneshot(post(huge, "application/json")).await.unwrap();
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut declared = post(huge.clone(), "application/json");
+    declared
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, huge.len().into());
+    for req in [post(huge, "application/json"), declared] {
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body = json(res).await;
+        assert_eq!(body["code"], "body_too_large", "{body}");
+        assert!(body["error"].as_str().unwrap().contains("65536"), "{body}");
+    }
 }
 
 #[tokio::test]

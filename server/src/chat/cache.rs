@@ -184,11 +184,6 @@ impl AnswerCache {
         self.inner.insert(key, answer);
         true
     }
-
-    /// Forgets everything (e.g. after a model switch: other model, other answers).
-    pub fn clear(&self) {
-        self.inner.invalidate_all();
-    }
 }
 
 #[cfg(test)]
@@ -359,8 +354,6 @@ mod tests {
         assert_eq!(cache.get(&key), None);
         assert!(cache.insert(key.clone(), answer("done", StopReason::TokenCap)));
         assert_eq!(cache.get(&key).map(|a| a.stop), Some(StopReason::TokenCap));
-        cache.clear();
-        assert_eq!(cache.get(&key), None);
     }
 
     #[test]

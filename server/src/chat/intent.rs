@@ -20,90 +20,19 @@
 
 use std::fmt;
 
+pub use app::chat::Intent;
 use app::chat::Topic;
 use app::i18n::Lang;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::topics;
 
-/// What a question is about. The order is the order facts appear in the prompt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Intent {
-    Cpu,
-    Memory,
-    Disk,
-    Network,
-    Processes,
-    Battery,
-    Temperature,
-    Overall,
-    /// Not a topic: the user wants a fast answer (shorter cap, tighter deadline).
-    Urgent,
-}
-
-impl Intent {
-    pub const ALL: [Intent; 9] = [
-        Intent::Cpu,
-        Intent::Memory,
-        Intent::Disk,
-        Intent::Network,
-        Intent::Processes,
-        Intent::Battery,
-        Intent::Temperature,
-        Intent::Overall,
-        Intent::Urgent,
-    ];
-
-    /// The serde name, for `ChatEvent::Start::intents` and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Intent::Cpu => "cpu",
-            Intent::Memory => "memory",
-            Intent::Disk => "disk",
-            Intent::Network => "network",
-            Intent::Processes => "processes",
-            Intent::Battery => "battery",
-            Intent::Temperature => "temperature",
-            Intent::Overall => "overall",
-            Intent::Urgent => "urgent",
-        }
-    }
-
-    /// Everything but the `Urgent` flag names a part of the machine.
-    pub fn is_topic(self) -> bool {
-        self.topic().is_some()
-    }
-
-    /// The part of the machine this intent names; `None` for the `Urgent` flag.
-    pub fn topic(self) -> Option<Topic> {
-        Some(match self {
-            Intent::Cpu => Topic::Cpu,
-            Intent::Memory => Topic::Memory,
-            Intent::Disk => Topic::Disk,
-            Intent::Network => Topic::Network,
-            Intent::Processes => Topic::Processes,
-            Intent::Battery => Topic::Battery,
-            Intent::Temperature => Topic::Temperature,
-            Intent::Overall => Topic::Overall,
-            Intent::Urgent => return None,
-        })
-    }
-
-    fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-impl fmt::Display for Intent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// A set bit per intent.
+fn bit(intent: Intent) -> u16 {
+    1 << (intent as u16)
 }
 
 /// A set of intents as a bit mask: `Copy`, hashable (it is part of the answer-cache key), and
 /// iterated in `Intent` order, so it is sorted and free of duplicates by construction.
-/// Serialises as a list of names (`["cpu","urgent"]`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IntentSet(u16);
 
@@ -113,11 +42,11 @@ impl IntentSet {
     }
 
     pub fn insert(&mut self, intent: Intent) {
-        self.0 |= intent.bit();
+        self.0 |= bit(intent);
     }
 
     pub fn contains(self, intent: Intent) -> bool {
-        self.0 & intent.bit() != 0
+        self.0 & bit(intent) != 0
     }
 
     pub fn is_empty(self) -> bool {
@@ -134,7 +63,7 @@ impl IntentSet {
 
     /// True when some part of the machine is named (anything but `Urgent`).
     pub fn has_topic(self) -> bool {
-        self.iter().any(Intent::is_topic)
+        self.iter().any(|i| i.topic().is_some())
     }
 
     /// The intents in `Intent` order.
@@ -149,11 +78,6 @@ impl IntentSet {
         self.iter()
             .filter_map(Intent::topic)
             .chain((!named).then_some(Topic::Overall))
-    }
-
-    /// The names, for `ChatEvent::Start::intents`.
-    pub fn names(self) -> Vec<String> {
-        self.iter().map(|i| i.as_str().to_owned()).collect()
     }
 }
 
@@ -176,20 +100,6 @@ impl FromIterator<Intent> for IntentSet {
 impl<const N: usize> From<[Intent; N]> for IntentSet {
     fn from(intents: [Intent; N]) -> Self {
         intents.into_iter().collect()
-    }
-}
-
-impl Serialize for IntentSet {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for IntentSet {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<Intent>::deserialize(deserializer)?
-            .into_iter()
-            .collect())
     }
 }
 
@@ -383,7 +293,7 @@ pub fn detect(q: &str) -> IntentSet {
     }
     if !set.has_topic() {
         // Status words, or nothing at all: the overall summary.
-        topics::overall::STATUS.apply(&mut set);
+        set.insert(Overall);
     }
     set
 }
@@ -503,25 +413,29 @@ mod tests {
     }
 
     #[test]
-    fn set_is_sorted_deduplicated_and_serialises_as_names() {
+    fn set_is_sorted_and_deduplicated() {
         let s = set(&[Urgent, Cpu, Memory, Cpu]);
         assert_eq!(s.len(), 3);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![Cpu, Memory, Urgent]);
-        assert_eq!(s.names(), vec!["cpu", "memory", "urgent"]);
-        let json = serde_json::to_string(&s).expect("serialise");
-        assert_eq!(json, r#"["cpu","memory","urgent"]"#);
-        let back: IntentSet = serde_json::from_str(&json).expect("deserialise");
-        assert_eq!(back, s);
         assert_eq!(format!("{s:?}"), "{Cpu, Memory, Urgent}");
     }
 
     #[test]
     fn status_words_alone_mean_overall() {
-        for w in topics::overall::STATUS.words {
+        let words = [
+            "status",
+            "state",
+            "health",
+            "healthy",
+            "condition",
+            "ok",
+            "okay",
+        ];
+        for w in words {
             check(&format!("{w}?"), &[Overall]);
             check(&format!("battery {w}"), &[Battery]);
         }
-        for j in topics::overall::STATUS.ja {
+        for j in ["状態", "健康", "調子", "大丈夫", "様子"] {
             check(&format!("Macの{j}"), &[Overall]);
         }
     }

@@ -15,6 +15,7 @@ pub mod intent;
 pub mod plan;
 pub mod prompt;
 pub mod topics;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,7 @@ use std::time::Instant;
 use app::chat::{
     AssistantStatus, ChatEvent, ChatRequest, Explanation, Finding, StopReason, Strategy, Timings,
 };
+use app::error::ErrorCode;
 use app::i18n::Lang;
 use app::profile::ProfileReport;
 use futures::{stream, Stream, StreamExt};
@@ -49,10 +51,10 @@ pub enum AskError {
 }
 
 impl AskError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AskError::Empty => "empty_question",
-            AskError::TooLong => "question_too_long",
+            AskError::Empty => ErrorCode::EmptyQuestion,
+            AskError::TooLong => ErrorCode::QuestionTooLong,
         }
     }
 }
@@ -128,10 +130,6 @@ impl Assistant {
         &self.languages
     }
 
-    pub fn engine(&self) -> Option<&Engine> {
-        self.engine.as_ref().ok()
-    }
-
     pub fn status(&self) -> AssistantStatus {
         match &self.engine {
             Ok(e) => AssistantStatus {
@@ -143,8 +141,8 @@ impl Assistant {
             Err(e) => AssistantStatus {
                 ready: false,
                 model: None,
-                error: Some(e.to_string()),
-                error_code: Some(e.code().to_string()),
+                error: Some(wire::message(e)),
+                error_code: Some(e.into()),
             },
         }
     }
@@ -177,9 +175,9 @@ impl Assistant {
         let findings = diagnosis::diagnose(&cx);
         let known = check::Known::new(&facts, &findings, &question);
         let start = ChatEvent::Start {
-            intents: intents.names(),
+            intents: intents.iter().collect(),
             facts,
-            language: lang.code().to_string(),
+            language: lang,
         };
         let diagnosis = |explanation| ChatEvent::Diagnosis {
             findings: findings.clone(),
@@ -276,32 +274,34 @@ impl Assistant {
         let tokens = ReceiverStream::new(rx).map(move |ev| match ev {
             TokenEvent::Token(text) => ChatEvent::Token { text },
             TokenEvent::Done(report) => {
-                let mut timings = report.timings;
+                let stop = StopReason::from(report.stop);
+                let mut timings = Timings::from(report.timings);
                 timings.total_ms = started.elapsed().as_millis() as u64;
-                telemetry.record_answer(report.stop, &timings);
+                telemetry.record_answer(stop, &timings);
                 cache.insert(
                     key.clone(),
                     CachedAnswer {
                         answer: report.text.clone(),
-                        stop: report.stop,
+                        stop,
                     },
                 );
                 ChatEvent::Done {
                     unverified: check::unverified(&report.text, &known),
                     answer: report.text,
-                    stop: report.stop,
+                    stop,
                     cut: matches!(
-                        report.stop,
+                        stop,
                         StopReason::Deadline | StopReason::TokenCap | StopReason::Cancelled
                     ),
                     timings,
                 }
             }
             TokenEvent::Error(e) => {
-                telemetry.record_error(e.code());
+                let code = ErrorCode::from(&e);
+                telemetry.record_error(code);
                 ChatEvent::Error {
-                    code: e.code().to_string(),
-                    message: e.to_string(),
+                    code,
+                    message: wire::message(&e),
                 }
             }
         });
@@ -325,8 +325,8 @@ impl Assistant {
             ..Default::default()
         };
         match &explanation {
-            Explanation::ModelUnavailable { code, .. } => self.telemetry.record_error(code),
-            Explanation::Busy => self.telemetry.record_error(EngineError::QueueFull.code()),
+            Explanation::ModelUnavailable { code, .. } => self.telemetry.record_error(*code),
+            Explanation::Busy => self.telemetry.record_error(ErrorCode::QueueFull),
             _ => self
                 .telemetry
                 .record_answer(StopReason::DiagnosisOnly, &timings),
@@ -347,8 +347,8 @@ fn without_model(e: &EngineError) -> Explanation {
     match e {
         EngineError::QueueFull => Explanation::Busy,
         e => Explanation::ModelUnavailable {
-            code: e.code().to_string(),
-            message: e.to_string(),
+            code: e.into(),
+            message: wire::message(e),
         },
     }
 }

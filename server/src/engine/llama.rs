@@ -7,7 +7,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use app::chat::{StopReason, Timings};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -24,7 +23,7 @@ use super::template::{llama2_prompt, scrub};
 use super::text::{common_prefix_len, Utf8Stream};
 use super::{
     default_threads, gguf, ChatMessage, EngineConfig, EngineError, GenerateRequest,
-    GenerationReport, TokenEvent,
+    GenerationReport, StopReason, Timings, TokenEvent,
 };
 
 /// Repetition penalty over the answer's last tokens: enough to stop a small model looping on a
@@ -511,7 +510,6 @@ impl<'m> Worker<'m> {
                         time_to_first_token_ms: ttft.as_millis() as u64,
                         tokens_per_second,
                         total_ms: total.as_millis() as u64,
-                        cache_hit: false,
                         threads: self.threads,
                     },
                 };

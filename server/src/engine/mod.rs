@@ -22,7 +22,6 @@ mod text;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use app::chat::{StopReason, Timings};
 use serde::{Deserialize, Serialize};
 
 pub use gguf::{validate_gguf, GgufSummary};
@@ -72,10 +71,11 @@ fn default_threads() -> u32 {
         .unwrap_or(4)
 }
 
-/// What can go wrong, with a stable [`code`](EngineError::code) for the API.
+/// What can go wrong. The chat layer maps each variant to a wire `ErrorCode` and adds the
+/// user-facing hint (which flag or script fixes it): the engine knows neither.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EngineError {
-    #[error("model file not found: {} (run scripts/fetch-model.sh)", path.display())]
+    #[error("model file not found: {}", path.display())]
     ModelMissing { path: PathBuf },
     #[error("model file {} is not usable: {reason}", path.display())]
     ModelCorrupt { path: PathBuf, reason: String },
@@ -83,27 +83,12 @@ pub enum EngineError {
     QueueFull,
     #[error("this build has no local model engine (built without the `llm` feature)")]
     NotBuilt,
-    #[error("no model was loaded: the host was started with --no-model (dashboard only)")]
+    #[error("no model was loaded: the model is turned off (dashboard only)")]
     Disabled,
     #[error("the prompt and answer need {needed} tokens but the context holds {n_ctx}")]
     ContextOverflow { needed: usize, n_ctx: u32 },
     #[error("engine error: {0}")]
     Internal(String),
-}
-
-impl EngineError {
-    /// Machine-readable code for API error bodies.
-    pub fn code(&self) -> &'static str {
-        match self {
-            EngineError::ModelMissing { .. } => "model_missing",
-            EngineError::ModelCorrupt { .. } => "model_corrupt",
-            EngineError::QueueFull => "queue_full",
-            EngineError::NotBuilt => "engine_not_built",
-            EngineError::Disabled => "model_disabled",
-            EngineError::ContextOverflow { .. } => "context_overflow",
-            EngineError::Internal(_) => "engine_internal",
-        }
-    }
 }
 
 /// Who said it; maps onto the chat template's roles.
@@ -194,8 +179,34 @@ pub struct GenerationReport {
     /// The whole answer (the concatenation of the `Token` events).
     pub text: String,
     pub stop: StopReason,
-    /// `cache_hit` is always false here: the answer cache lives above the engine.
     pub timings: Timings,
+}
+
+/// Why the engine stopped generating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model wrote its end-of-generation token.
+    EndOfGeneration,
+    /// `max_tokens` were generated.
+    TokenCap,
+    /// The request's deadline passed.
+    Deadline,
+    /// The receiver was dropped (the client went away).
+    Cancelled,
+}
+
+/// What one generation cost, as the engine measured it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timings {
+    pub prompt_tokens: u32,
+    /// Prompt tokens whose KV cache was reused from the previous request.
+    pub cached_tokens: u32,
+    pub generated_tokens: u32,
+    /// From `generate` (queue wait included) to the first token.
+    pub time_to_first_token_ms: u64,
+    pub tokens_per_second: f64,
+    pub total_ms: u64,
+    pub threads: u32,
 }
 
 /// Handle to the inference thread; cheap to clone, `Send + Sync`.
@@ -372,50 +383,10 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "llm")))]
 mod tests {
     use super::*;
 
-    #[test]
-    fn error_codes_are_stable() {
-        let p = PathBuf::from("m.gguf");
-        assert_eq!(
-            EngineError::ModelMissing { path: p.clone() }.code(),
-            "model_missing"
-        );
-        assert_eq!(
-            EngineError::ModelCorrupt {
-                path: p,
-                reason: String::new()
-            }
-            .code(),
-            "model_corrupt"
-        );
-        assert_eq!(EngineError::QueueFull.code(), "queue_full");
-        assert_eq!(EngineError::NotBuilt.code(), "engine_not_built");
-        assert_eq!(
-            EngineError::ContextOverflow {
-                needed: 3000,
-                n_ctx: 2048
-            }
-            .code(),
-            "context_overflow"
-        );
-        assert_eq!(
-            EngineError::Internal(String::new()).code(),
-            "engine_internal"
-        );
-    }
-
-    #[test]
-    fn missing_model_message_says_how_to_fix() {
-        let e = EngineError::ModelMissing {
-            path: PathBuf::from("models/x.gguf"),
-        };
-        assert!(e.to_string().contains("scripts/fetch-model.sh"), "{e}");
-    }
-
-    #[cfg(not(feature = "llm"))]
     #[test]
     fn load_without_feature_is_not_built() {
         let err = Engine::load(EngineConfig::new("x.gguf")).unwrap_err();

@@ -10,7 +10,6 @@ use axum::{
         rejection::{JsonRejection, QueryRejection},
         Query, State,
     },
-    http::StatusCode,
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
@@ -21,22 +20,13 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::WatchStream;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
 /// Longest history window served (the ring holds a bit more).
 pub const MAX_HISTORY_MINUTES: u32 = 60;
-
-/// A JSON error body with a status: `{"error": "..."}`.
-#[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
 
 pub async fn healthz() -> &'static str {
     "ok"
@@ -63,20 +53,16 @@ pub async fn history(
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
     let Query(q) = query.map_err(|e| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "bad query: {} (expected ?minutes=1..{MAX_HISTORY_MINUTES})",
-                e.body_text()
-            ),
-        )
+        ApiError::BadQuery(format!(
+            "{} (expected ?minutes=1..{MAX_HISTORY_MINUTES})",
+            e.body_text()
+        ))
     })?;
     let minutes = q.minutes.unwrap_or(10);
     if !(1..=MAX_HISTORY_MINUTES).contains(&minutes) {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("minutes must be between 1 and {MAX_HISTORY_MINUTES}, got {minutes}"),
-        ));
+        return Err(ApiError::BadQuery(format!(
+            "minutes must be between 1 and {MAX_HISTORY_MINUTES}, got {minutes}"
+        )));
     }
     let points = state
         .metrics
@@ -109,7 +95,7 @@ pub async fn stream(
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "no such API route".into())
+    ApiError::NotFound
 }
 
 pub async fn profile(State(state): State<AppState>) -> Json<app::profile::ProfileReport> {
@@ -137,16 +123,7 @@ pub async fn chat(
 ) -> Response {
     let Json(req) = match body {
         Ok(b) => b,
-        Err(e) => {
-            return ApiError(
-                e.status(),
-                format!(
-                    "bad request body: {} (expected {{\"question\": \"...\", \"strategy\": \"speed|balanced|quality\"}})",
-                    e.body_text()
-                ),
-            )
-            .into_response()
-        }
+        Err(e) => return ApiError::from(e).into_response(),
     };
     match state.assistant.ask(req) {
         Ok(events) => {
@@ -165,10 +142,6 @@ pub async fn chat(
         }
         // Only a malformed question is refused; a missing model or a full queue still gets
         // the computed diagnosis, streamed.
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": e.to_string(), "code": e.code() })),
-        )
-            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

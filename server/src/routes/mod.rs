@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             pwa::tag_build,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::error::json_body_limit))
         .layer(middleware::from_fn(security::guard))
         .with_state(state)
 }

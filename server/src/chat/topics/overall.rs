@@ -18,23 +18,6 @@ pub(crate) const KEYWORDS: Rule = Rule {
     adds: &[Intent::Overall],
 };
 
-/// Status words name no part of the machine: "Macの状態" is an overall question, "バッテリーの
-///状態" a battery one. [`super::super::intent`] applies it only when nothing else was named.
-pub(crate) const STATUS: Rule = Rule {
-    words: &[
-        "status",
-        "state",
-        "health",
-        "healthy",
-        "condition",
-        "ok",
-        "okay",
-    ],
-    phrases: &[],
-    ja: &["状態", "健康", "調子", "大丈夫", "様子"],
-    adds: &[Intent::Overall],
-};
-
 /// The worst of CPU, memory and the fullest disk, with what reached it.
 fn headline_level(cx: &Context) -> (Level, Vec<Key>) {
     let s = cx.snapshot;

@@ -1,0 +1,40 @@
+//! The one error body of the HTTP API, `{"error": "…", "code": "…"}`, and the codes it carries.
+//! Chat `error` events and the assistant's status use the same codes.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable reason, stable across releases (scripts and tests match on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Requests.
+    /// A query string that does not parse or is out of range.
+    BadQuery,
+    /// A request body that is not the expected JSON.
+    BadBody,
+    /// A body over the size limit.
+    BodyTooLarge,
+    EmptyQuestion,
+    QuestionTooLong,
+    NotFound,
+    /// `Host` is not one of this host's loopback names (DNS rebinding).
+    BadHost,
+    /// `Origin` or `Sec-Fetch-Site` says another site sent it.
+    CrossOrigin,
+    // The model.
+    ModelMissing,
+    ModelCorrupt,
+    QueueFull,
+    EngineNotBuilt,
+    ModelDisabled,
+    ContextOverflow,
+    EngineInternal,
+}
+
+/// Every error response of `/api/v1/*` and of the request guard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// For people: what went wrong and what would work.
+    pub error: String,
+    pub code: ErrorCode,
+}
