@@ -9,6 +9,7 @@ pub mod backend;
 pub mod browser;
 pub mod chat;
 pub mod components;
+pub mod error;
 pub mod format;
 pub mod i18n;
 pub mod live;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod numbers;
 pub mod pages;
 pub mod profile;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
