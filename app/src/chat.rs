@@ -114,49 +114,73 @@ pub enum Topic {
     Overall,
 }
 
-/// What a question is about: the topics it names, plus the `Urgent` flag. The order is the
-/// order facts appear in the prompt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+impl Topic {
+    /// In the order facts appear in the prompt.
+    pub const ALL: [Topic; 8] = [
+        Topic::Cpu,
+        Topic::Memory,
+        Topic::Disk,
+        Topic::Network,
+        Topic::Processes,
+        Topic::Battery,
+        Topic::Temperature,
+        Topic::Overall,
+    ];
+}
+
+/// What a question is about: a part of the machine, or the `Urgent` flag (the user wants a
+/// fast answer: shorter cap, tighter deadline). On the wire a topic's name or `"urgent"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Intent {
-    Cpu,
-    Memory,
-    Disk,
-    Network,
-    Processes,
-    Battery,
-    Temperature,
-    Overall,
-    /// Not a topic: the user wants a fast answer (shorter cap, tighter deadline).
+    About(Topic),
     Urgent,
 }
 
 impl Intent {
-    pub const ALL: [Intent; 9] = [
-        Intent::Cpu,
-        Intent::Memory,
-        Intent::Disk,
-        Intent::Network,
-        Intent::Processes,
-        Intent::Battery,
-        Intent::Temperature,
-        Intent::Overall,
-        Intent::Urgent,
-    ];
+    /// Topics first (in `Topic` order), then `Urgent`.
+    pub fn all() -> impl Iterator<Item = Intent> {
+        Topic::ALL
+            .into_iter()
+            .map(Intent::About)
+            .chain([Intent::Urgent])
+    }
 
     /// The part of the machine this intent names; `None` for the `Urgent` flag.
     pub fn topic(self) -> Option<Topic> {
-        Some(match self {
-            Intent::Cpu => Topic::Cpu,
-            Intent::Memory => Topic::Memory,
-            Intent::Disk => Topic::Disk,
-            Intent::Network => Topic::Network,
-            Intent::Processes => Topic::Processes,
-            Intent::Battery => Topic::Battery,
-            Intent::Temperature => Topic::Temperature,
-            Intent::Overall => Topic::Overall,
-            Intent::Urgent => return None,
-        })
+        match self {
+            Intent::About(t) => Some(t),
+            Intent::Urgent => None,
+        }
+    }
+}
+
+impl From<Topic> for Intent {
+    fn from(t: Topic) -> Self {
+        Intent::About(t)
+    }
+}
+
+/// The wire name of the `Urgent` flag; topics use their own.
+const URGENT: &str = "urgent";
+
+impl Serialize for Intent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Intent::About(t) => t.serialize(s),
+            Intent::Urgent => s.serialize_str(URGENT),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Intent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == URGENT {
+            return Ok(Intent::Urgent);
+        }
+        crate::wire::parse::<Topic>(&name)
+            .map(Intent::About)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -290,7 +314,7 @@ mod tests {
     #[test]
     fn typed_fields_keep_their_json() {
         let start = ChatEvent::Start {
-            intents: vec![Intent::Cpu, Intent::Urgent],
+            intents: vec![Intent::About(Topic::Cpu), Intent::Urgent],
             facts: vec![],
             language: Lang::Ja,
         };
@@ -324,6 +348,7 @@ mod tests {
             serde_json::to_value(&off).unwrap(),
             json!({"kind": "model_unavailable", "code": "model_corrupt", "message": "m"})
         );
+        assert!(serde_json::from_str::<Intent>(r#""speed""#).is_err());
         for ev in [start, error] {
             let back: ChatEvent =
                 serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
@@ -333,7 +358,7 @@ mod tests {
 
     #[test]
     fn every_intent_and_error_code_is_spelled_as_documented() {
-        let intents: Vec<String> = Intent::ALL.iter().map(wire::name).collect();
+        let intents: Vec<String> = Intent::all().map(|i| wire::name(&i)).collect();
         assert_eq!(
             intents,
             [

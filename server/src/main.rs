@@ -148,7 +148,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                     tracing::info!(model = %e.model_name(), ms = started.elapsed().as_millis() as u64, "model loaded")
                 }
                 Err(e) => {
-                    tracing::error!("model not loaded, chat is off (the dashboard works): {e}")
+                    let why = server::chat::wire::message(e);
+                    tracing::error!("model not loaded, chat is off (the dashboard works): {why}")
                 }
             }
             loaded

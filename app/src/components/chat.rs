@@ -443,7 +443,7 @@ mod tests {
     fn answer_folds_events_in_order() {
         let mut a = Answer::default();
         a.apply(ChatEvent::Start {
-            intents: vec![crate::chat::Intent::Cpu],
+            intents: vec![crate::chat::Intent::About(crate::chat::Topic::Cpu)],
             facts: vec![Fact {
                 key: "cpu.total".into(),
                 label: "CPU".into(),

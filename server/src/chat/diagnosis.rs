@@ -255,7 +255,7 @@ mod tests {
     fn a_short_spike_is_told_apart_from_a_sustained_load() {
         let (mut s, h) = idle();
         s.cpu.total_pct = 90.0;
-        let found = with(&[Intent::Cpu], &s, &h);
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
         assert_eq!(found[0].level, Level::Careful);
         assert!(found[0]
             .en
@@ -263,7 +263,7 @@ mod tests {
         assert!(found[0].en.contains("a short spike"), "{}", found[0].en);
         assert!(found[0].ja.contains("一時的な上昇"));
         // Without enough history, only "now" can be said, at the dashboard's level.
-        let found = with(&[Intent::Cpu], &s, &h[..3]);
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h[..3]);
         assert_eq!(found[0].level, Level::Critical);
         assert!(found[0].en.starts_with("CPU is 90 % busy"));
         assert!(!found[0].en.contains("average"));
@@ -279,7 +279,7 @@ mod tests {
         }
         s.memory.swap_used_bytes = 600 * MIB;
         s.memory.swap_total_bytes = 2048 * MIB;
-        let found = with(&[Intent::Memory], &s, &h);
+        let found = with(&[Intent::About(Topic::Memory)], &s, &h);
         assert_eq!(found[0].topic, Topic::Memory);
         assert!(found[0].level >= Level::Careful);
         assert!(
@@ -292,7 +292,7 @@ mod tests {
         assert!(found[0].ja.contains("直近一分で600.0 MiB増えました"));
         // Steady swap is said to be steady, at the memory level alone.
         h.iter_mut().for_each(|p| p.swap_used_bytes = 600 * MIB);
-        let found = with(&[Intent::Memory], &s, &h);
+        let found = with(&[Intent::About(Topic::Memory)], &s, &h);
         assert!(found[0].en.contains("is not growing"), "{}", found[0].en);
     }
 
@@ -304,7 +304,7 @@ mod tests {
         full.total_bytes = 1000 * 1024 * MIB;
         full.available_bytes = 30 * 1024 * MIB;
         s.disks.push(full);
-        let found = with(&[Intent::Disk], &s, &h);
+        let found = with(&[Intent::About(Topic::Disk)], &s, &h);
         assert_eq!(found[0].level, Level::Critical);
         assert_eq!(
             found[0].en,
@@ -360,7 +360,14 @@ mod tests {
             celsius: 96.5,
             critical_celsius: Some(105.0),
         }]);
-        let found = with(&[Intent::Battery, Intent::Temperature], &s, &h);
+        let found = with(
+            &[
+                Intent::About(Topic::Battery),
+                Intent::About(Topic::Temperature),
+            ],
+            &s,
+            &h,
+        );
         assert!(found.iter().all(|f| !f.not_measured));
         assert_eq!(
             found[0].en,
@@ -372,7 +379,7 @@ mod tests {
             "The hottest sensor, CPU die, reads 96.5 °C (critical at 105 °C)."
         );
         // The overall answer brings them in only because they are not normal.
-        let found = with(&[Intent::Overall], &s, &h);
+        let found = with(&[Intent::About(Topic::Overall)], &s, &h);
         assert!(found.iter().any(|f| f.topic == Topic::Battery));
         assert!(found.iter().any(|f| f.topic == Topic::Temperature));
     }
@@ -468,7 +475,7 @@ mod tests {
     #[test]
     fn advice_follows_what_is_wrong_and_only_that() {
         let (s, h) = busy();
-        let found = with(&[Intent::Cpu], &s, &h);
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
         let top = &s.processes.by_cpu[0].name;
         let advice = found[0]
             .advice
@@ -487,7 +494,7 @@ mod tests {
         // A spike needs nothing; a normal CPU gets no advice at all.
         let (mut s, h) = idle();
         s.cpu.total_pct = 90.0;
-        let found = with(&[Intent::Cpu], &s, &h);
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
         assert!(found[0]
             .advice
             .as_ref()
@@ -495,10 +502,10 @@ mod tests {
             .en
             .starts_with("A short spike needs nothing"));
         s.cpu.total_pct = 5.0;
-        assert_eq!(with(&[Intent::Cpu], &s, &h)[0].advice, None);
+        assert_eq!(with(&[Intent::About(Topic::Cpu)], &s, &h)[0].advice, None);
         // A nearly full disk says how to free space; the rendered answer carries it.
         s.disks[0].available_bytes = s.disks[0].total_bytes / 50;
-        let found = with(&[Intent::Disk], &s, &h);
+        let found = with(&[Intent::About(Topic::Disk)], &s, &h);
         assert!(found[0]
             .advice
             .as_ref()
@@ -526,7 +533,7 @@ mod tests {
         // The busiest process is this host (it was writing an answer): advice names the next.
         s.processes.by_cpu[0].pid = std::process::id();
         let next = s.processes.by_cpu[1].name.clone();
-        let found = with(&[Intent::Cpu], &s, &h);
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
         let advice = &found[0].advice.as_ref().expect("advice").en;
         assert!(
             advice.contains(&format!("If you do not need {next}")),

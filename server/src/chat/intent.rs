@@ -26,9 +26,12 @@ use app::i18n::Lang;
 
 use super::topics;
 
-/// A set bit per intent.
+/// A set bit per intent: a topic's own, the flag's above them.
 fn bit(intent: Intent) -> u16 {
-    1 << (intent as u16)
+    match intent {
+        Intent::About(t) => 1 << (t as u16),
+        Intent::Urgent => 1 << 15,
+    }
 }
 
 /// A set of intents as a bit mask: `Copy`, hashable (it is part of the answer-cache key), and
@@ -68,7 +71,7 @@ impl IntentSet {
 
     /// The intents in `Intent` order.
     pub fn iter(self) -> impl Iterator<Item = Intent> {
-        Intent::ALL.into_iter().filter(move |i| self.contains(*i))
+        Intent::all().filter(move |i| self.contains(*i))
     }
 
     /// The topics to report on: the named ones, or `Overall` when none is (an empty or
@@ -160,7 +163,8 @@ pub(crate) struct Rule {
     pub adds: &'static [Intent],
 }
 
-use Intent::*;
+use Intent::{About, Urgent};
+use Topic::*;
 
 /// Topic rules: each match adds its intents.
 const RULES: &[&Rule] = &[
@@ -225,7 +229,7 @@ const SLOW: Rule = Rule {
         "フリーズ",
         "動かない",
     ],
-    adds: &[Cpu, Memory, Processes],
+    adds: &[About(Cpu), About(Memory), About(Processes)],
 };
 
 /// The question as lower-case ASCII words, for whole-word matching. Anything that is not an
@@ -285,7 +289,7 @@ pub fn detect(q: &str) -> IntentSet {
             rule.apply(&mut set);
         }
     }
-    if SLOW.matches(&folded, &words) && !set.contains(Network) {
+    if SLOW.matches(&folded, &words) && !set.contains(About(Network)) {
         SLOW.apply(&mut set);
     }
     if !set.has_topic() && topics::disk::CAPACITY.matches(&folded, &words) {
@@ -293,7 +297,7 @@ pub fn detect(q: &str) -> IntentSet {
     }
     if !set.has_topic() {
         // Status words, or nothing at all: the overall summary.
-        set.insert(Overall);
+        set.insert(About(Overall));
     }
     set
 }
@@ -313,82 +317,112 @@ mod tests {
 
     #[test]
     fn english_questions() {
-        check("Why is my Mac slow?", &[Cpu, Memory, Processes]);
-        check("What's the CPU load?", &[Cpu]);
-        check("How much RAM is used? Am I swapping?", &[Memory]);
-        check("Is my disk full?", &[Disk]);
-        check("How much free space do I have?", &[Disk]);
-        check("Is memory full?", &[Memory]);
-        check("Which app is using the most memory?", &[Memory, Processes]);
-        check("Which program eats my processor", &[Cpu, Processes]);
-        check("what's using everything", &[Processes, Overall]);
-        check("How fast is my download?", &[Network]);
-        check("Why is the Wi-Fi so slow?", &[Network]);
-        check("How much battery is left? Is it charging?", &[Battery]);
-        check("Why are the fans so loud?", &[Cpu, Temperature]);
+        check(
+            "Why is my Mac slow?",
+            &[About(Cpu), About(Memory), About(Processes)],
+        );
+        check("What's the CPU load?", &[About(Cpu)]);
+        check("How much RAM is used? Am I swapping?", &[About(Memory)]);
+        check("Is my disk full?", &[About(Disk)]);
+        check("How much free space do I have?", &[About(Disk)]);
+        check("Is memory full?", &[About(Memory)]);
+        check(
+            "Which app is using the most memory?",
+            &[About(Memory), About(Processes)],
+        );
+        check(
+            "Which program eats my processor",
+            &[About(Cpu), About(Processes)],
+        );
+        check(
+            "what's using everything",
+            &[About(Processes), About(Overall)],
+        );
+        check("How fast is my download?", &[About(Network)]);
+        check("Why is the Wi-Fi so slow?", &[About(Network)]);
+        check(
+            "How much battery is left? Is it charging?",
+            &[About(Battery)],
+        );
+        check(
+            "Why are the fans so loud?",
+            &[About(Cpu), About(Temperature)],
+        );
         check(
             "Is it overheating? What's the temperature",
-            &[Cpu, Temperature],
+            &[About(Cpu), About(Temperature)],
         );
-        check("Give me an overall status", &[Overall]);
-        check("Battery health", &[Battery]);
-        check("hello", &[Overall]);
-        check("", &[Overall]);
+        check("Give me an overall status", &[About(Overall)]);
+        check("Battery health", &[About(Battery)]);
+        check("hello", &[About(Overall)]);
+        check("", &[About(Overall)]);
     }
 
     #[test]
     fn english_matching_is_case_insensitive_and_whole_word() {
-        check("CPU?", &[Cpu]);
-        check("cPu usage", &[Cpu]);
+        check("CPU?", &[About(Cpu)]);
+        check("cPu usage", &[About(Cpu)]);
         // `load` inside `download`, `app` inside `apple`, `ram` inside `program`: no match.
-        check("download speed", &[Network]);
-        check("Is my Apple computer okay?", &[Overall]);
-        check("list processes", &[Processes]);
-        check("all apps", &[Processes]);
+        check("download speed", &[About(Network)]);
+        check("Is my Apple computer okay?", &[About(Overall)]);
+        check("list processes", &[About(Processes)]);
+        check("all apps", &[About(Processes)]);
     }
 
     #[test]
     fn urgent_is_a_flag_and_alone_means_overall() {
-        check("URGENT: CPU at 100%", &[Cpu, Urgent]);
-        check("emergency!", &[Overall, Urgent]);
-        check("Is memory pressure high right now?", &[Memory]);
-        check("Quickly, why is it slow", &[Cpu, Memory, Processes, Urgent]);
+        check("URGENT: CPU at 100%", &[About(Cpu), Urgent]);
+        check("emergency!", &[About(Overall), Urgent]);
+        check("Is memory pressure high right now?", &[About(Memory)]);
+        check(
+            "Quickly, why is it slow",
+            &[About(Cpu), About(Memory), About(Processes), Urgent],
+        );
         assert!(detect("urgent").is_urgent());
         assert!(!detect("slow").is_urgent());
     }
 
     #[test]
     fn japanese_questions() {
-        check("Macが遅いのはなぜ？", &[Cpu, Memory, Processes]);
-        check("パソコンが重い", &[Cpu, Memory, Processes]);
-        check("メモリ不足ですか？", &[Memory]);
-        check("ディスクの空き容量は？", &[Disk]);
-        check("空き容量は？", &[Disk]);
-        check("メモリの空きは？", &[Memory]);
-        check("バッテリーの状態", &[Battery]);
-        check("電池はあと何％？", &[Battery]);
-        check("ネットが遅い", &[Network]);
-        check("Wi-Fiの通信速度", &[Network]);
-        check("どのアプリがCPUを使っている？", &[Cpu, Processes]);
-        check("Macが熱い", &[Cpu, Temperature]);
-        check("温度を教えて", &[Temperature]);
-        check("Macの状態は？", &[Overall]);
-        check("全体の健康状態", &[Overall]);
-        check("こんにちは", &[Overall]);
+        check(
+            "Macが遅いのはなぜ？",
+            &[About(Cpu), About(Memory), About(Processes)],
+        );
+        check(
+            "パソコンが重い",
+            &[About(Cpu), About(Memory), About(Processes)],
+        );
+        check("メモリ不足ですか？", &[About(Memory)]);
+        check("ディスクの空き容量は？", &[About(Disk)]);
+        check("空き容量は？", &[About(Disk)]);
+        check("メモリの空きは？", &[About(Memory)]);
+        check("バッテリーの状態", &[About(Battery)]);
+        check("電池はあと何％？", &[About(Battery)]);
+        check("ネットが遅い", &[About(Network)]);
+        check("Wi-Fiの通信速度", &[About(Network)]);
+        check(
+            "どのアプリがCPUを使っている？",
+            &[About(Cpu), About(Processes)],
+        );
+        check("Macが熱い", &[About(Cpu), About(Temperature)]);
+        check("温度を教えて", &[About(Temperature)]);
+        check("Macの状態は？", &[About(Overall)]);
+        check("全体の健康状態", &[About(Overall)]);
+        check("こんにちは", &[About(Overall)]);
     }
 
     #[test]
     fn japanese_urgent_and_mixed_questions() {
-        check("緊急：CPUが100%", &[Cpu, Urgent]);
-        check("至急！", &[Overall, Urgent]);
-        check("今すぐ全体を確認して", &[Overall, Urgent]);
+        check("緊急：CPUが100%", &[About(Cpu), Urgent]);
+        check("至急！", &[About(Overall), Urgent]);
+        check("今すぐ全体を確認して", &[About(Overall), Urgent]);
         check(
             "My Mac is 遅い and the メモリ is full",
-            &[Cpu, Memory, Processes],
+            &[About(Cpu), About(Memory), About(Processes)],
         );
         // Full-width letters fold to ASCII.
-        check("ＣＰＵ使用率は？", &[Cpu]);
-        check("ＳＳＤの容量", &[Disk]);
+        check("ＣＰＵ使用率は？", &[About(Cpu)]);
+        check("ＳＳＤの容量", &[About(Disk)]);
     }
 
     #[test]
@@ -414,10 +448,13 @@ mod tests {
 
     #[test]
     fn set_is_sorted_and_deduplicated() {
-        let s = set(&[Urgent, Cpu, Memory, Cpu]);
+        let s = set(&[Urgent, About(Cpu), About(Memory), About(Cpu)]);
         assert_eq!(s.len(), 3);
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Cpu, Memory, Urgent]);
-        assert_eq!(format!("{s:?}"), "{Cpu, Memory, Urgent}");
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![About(Cpu), About(Memory), Urgent]
+        );
+        assert_eq!(format!("{s:?}"), "{About(Cpu), About(Memory), Urgent}");
     }
 
     #[test]
@@ -432,11 +469,11 @@ mod tests {
             "okay",
         ];
         for w in words {
-            check(&format!("{w}?"), &[Overall]);
-            check(&format!("battery {w}"), &[Battery]);
+            check(&format!("{w}?"), &[About(Overall)]);
+            check(&format!("battery {w}"), &[About(Battery)]);
         }
         for j in ["状態", "健康", "調子", "大丈夫", "様子"] {
-            check(&format!("Macの{j}"), &[Overall]);
+            check(&format!("Macの{j}"), &[About(Overall)]);
         }
     }
 
@@ -451,7 +488,7 @@ mod tests {
             vec![Topic::Overall]
         );
         assert_eq!(
-            set(&[Disk, Urgent]).topics().collect::<Vec<_>>(),
+            set(&[About(Disk), Urgent]).topics().collect::<Vec<_>>(),
             vec![Topic::Disk]
         );
     }
@@ -462,71 +499,101 @@ mod tests {
     fn a_table_of_real_questions() {
         let table: &[(&str, &[Intent])] = &[
             // The prototype's eight scenarios and their English twins.
-            ("システムの状態を教えて", &[Overall]),
-            ("How is my system doing?", &[Overall]),
-            ("CPUとメモリの詳細な分析をお願いします", &[Cpu, Memory]),
-            ("Please analyse my CPU and memory in detail", &[Cpu, Memory]),
+            ("システムの状態を教えて", &[About(Overall)]),
+            ("How is my system doing?", &[About(Overall)]),
+            (
+                "CPUとメモリの詳細な分析をお願いします",
+                &[About(Cpu), About(Memory)],
+            ),
+            (
+                "Please analyse my CPU and memory in detail",
+                &[About(Cpu), About(Memory)],
+            ),
             (
                 "現在実行中のプロセスで最もリソースを使用しているものを教えて",
-                &[Processes],
+                &[About(Processes)],
             ),
             (
                 "Which running processes use the most resources?",
-                &[Processes],
+                &[About(Processes)],
             ),
-            ("メモリの使用状況はどうですか？", &[Memory]),
-            ("How is my memory usage?", &[Memory]),
+            ("メモリの使用状況はどうですか？", &[About(Memory)]),
+            ("How is my memory usage?", &[About(Memory)]),
             (
                 "ディスクの容量と使用率について詳しく教えてください",
-                &[Disk],
+                &[About(Disk)],
             ),
-            ("Tell me about my disk capacity and usage", &[Disk]),
-            ("ネットワークの状態を確認したい", &[Network]),
-            ("I want to check the network", &[Network]),
+            ("Tell me about my disk capacity and usage", &[About(Disk)]),
+            ("ネットワークの状態を確認したい", &[About(Network)]),
+            ("I want to check the network", &[About(Network)]),
             (
                 "システム全体の健康状態を総合的に評価してください",
-                &[Overall],
+                &[About(Overall)],
             ),
             (
                 "Give me an overall health assessment of the system",
-                &[Overall],
+                &[About(Overall)],
             ),
-            ("緊急：システムに問題はありませんか？", &[Overall, Urgent]),
+            (
+                "緊急：システムに問題はありませんか？",
+                &[About(Overall), Urgent],
+            ),
             (
                 "Urgent: is anything wrong with my system?",
-                &[Overall, Urgent],
+                &[About(Overall), Urgent],
             ),
             // Everyday questions.
-            ("Am I uploading anything big right now?", &[Network]),
-            ("Is something downloading in the background?", &[Network]),
-            ("Is iCloud syncing?", &[Network]),
-            ("今、大きなファイルをアップロードしていますか？", &[Network]),
-            ("何か送信している？", &[Network]),
+            ("Am I uploading anything big right now?", &[About(Network)]),
+            (
+                "Is something downloading in the background?",
+                &[About(Network)],
+            ),
+            ("Is iCloud syncing?", &[About(Network)]),
+            (
+                "今、大きなファイルをアップロードしていますか？",
+                &[About(Network)],
+            ),
+            ("何か送信している？", &[About(Network)]),
             (
                 "Macが重いです。原因を教えてください。",
-                &[Cpu, Memory, Processes],
+                &[About(Cpu), About(Memory), About(Processes)],
             ),
             (
                 "Why is my Mac so sluggish today?",
-                &[Cpu, Memory, Processes],
+                &[About(Cpu), About(Memory), About(Processes)],
             ),
-            ("My Mac keeps freezing", &[Cpu, Memory, Processes]),
-            ("アプリが固まる", &[Cpu, Memory, Processes]),
-            ("What's using all my RAM?", &[Memory, Processes]),
-            ("What is using the most CPU?", &[Cpu, Processes]),
-            ("Why are my fans so loud?", &[Cpu, Temperature]),
-            ("ファンがうるさい", &[Cpu, Temperature]),
+            (
+                "My Mac keeps freezing",
+                &[About(Cpu), About(Memory), About(Processes)],
+            ),
+            (
+                "アプリが固まる",
+                &[About(Cpu), About(Memory), About(Processes)],
+            ),
+            (
+                "What's using all my RAM?",
+                &[About(Memory), About(Processes)],
+            ),
+            (
+                "What is using the most CPU?",
+                &[About(Cpu), About(Processes)],
+            ),
+            (
+                "Why are my fans so loud?",
+                &[About(Cpu), About(Temperature)],
+            ),
+            ("ファンがうるさい", &[About(Cpu), About(Temperature)]),
             (
                 "Do I have enough free space for a 20 GB download?",
-                &[Disk, Network],
+                &[About(Disk), About(Network)],
             ),
-            ("ストレージはあとどれくらい空いている？", &[Disk]),
-            ("How long will my battery last?", &[Battery]),
-            ("充電は何％？", &[Battery]),
-            ("Is my Mac OK?", &[Overall]),
-            ("大丈夫？", &[Overall]),
-            ("Quick check: anything wrong?", &[Overall, Urgent]),
-            ("至急、CPUを確認して", &[Cpu, Urgent]),
+            ("ストレージはあとどれくらい空いている？", &[About(Disk)]),
+            ("How long will my battery last?", &[About(Battery)]),
+            ("充電は何％？", &[About(Battery)]),
+            ("Is my Mac OK?", &[About(Overall)]),
+            ("大丈夫？", &[About(Overall)]),
+            ("Quick check: anything wrong?", &[About(Overall), Urgent]),
+            ("至急、CPUを確認して", &[About(Cpu), Urgent]),
         ];
         for (q, expected) in table {
             check(q, expected);

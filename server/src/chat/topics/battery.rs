@@ -26,7 +26,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     ],
     phrases: &[],
     ja: &["バッテリ", "電池", "充電", "電源"],
-    adds: &[Intent::Battery],
+    adds: &[Intent::About(Topic::Battery)],
 };
 
 const BUCKET_PCT: f32 = 10.0;

@@ -15,7 +15,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     words: &["cpu", "processor", "load", "core", "busy"],
     phrases: &[],
     ja: &["処理", "負荷", "プロセッサ", "コア"],
-    adds: &[Intent::Cpu],
+    adds: &[Intent::About(Topic::Cpu)],
 };
 
 /// Cache buckets: CPU in 10 % steps (an answer that says 23 % is still right at 27 %).
@@ -122,7 +122,7 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
     // Name the busiest processes when the CPU is busy enough for a cause to matter, unless the
     // processes topic will. (Process shares are sampled every few seconds: on an idle CPU a
     // stale share would read as a contradiction.)
-    let top = if cx.intents.contains(Intent::Processes) || now < NAME_CAUSE_AT_PCT {
+    let top = if cx.intents.contains(Intent::About(Topic::Processes)) || now < NAME_CAUSE_AT_PCT {
         Vec::new()
     } else {
         processes::busiest(cx, 2, NAMED_SHARE_PCT)

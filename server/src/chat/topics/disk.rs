@@ -16,7 +16,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     words: &["disk", "drive", "storage", "ssd", "hdd", "volume"],
     phrases: &["free space", "disk space", "enough space", "storage space"],
     ja: &["ディスク", "ストレージ", "ドライブ", "ボリューム"],
-    adds: &[Intent::Disk],
+    adds: &[Intent::About(Topic::Disk)],
 };
 
 /// Capacity words mean the disk, but only when no other part of the machine was named
@@ -25,7 +25,7 @@ pub(crate) const CAPACITY: Rule = Rule {
     words: &["full", "space", "free"],
     phrases: &[],
     ja: &["空き", "容量", "いっぱい"],
-    adds: &[Intent::Disk],
+    adds: &[Intent::About(Topic::Disk)],
 };
 
 const MAX_DISKS: usize = 4;

@@ -16,7 +16,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     words: &["memory", "ram", "swap", "swapping", "mem"],
     phrases: &[],
     ja: &["メモリ", "スワップ", "メモリー"],
-    adds: &[Intent::Memory],
+    adds: &[Intent::About(Topic::Memory)],
 };
 
 const BUCKET_PCT: f32 = 5.0;

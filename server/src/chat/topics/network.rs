@@ -48,7 +48,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
         "受信",
         "同期",
     ],
-    adds: &[Intent::Network],
+    adds: &[Intent::About(Topic::Network)],
 };
 
 /// A transfer this fast, on average over the last minute, is "large" (about 60 MB a minute).

@@ -15,7 +15,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     words: &["overall", "everything", "summary", "summarize", "summarise"],
     phrases: &[],
     ja: &["全体", "全般", "総合", "まとめ", "概要"],
-    adds: &[Intent::Overall],
+    adds: &[Intent::About(Topic::Overall)],
 };
 
 /// The worst of CPU, memory and the fullest disk, with what reached it.

@@ -30,7 +30,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
         "using the most",
     ],
     ja: &["プロセス", "アプリ", "ソフト", "プログラム", "タスク"],
-    adds: &[Intent::Processes],
+    adds: &[Intent::About(Topic::Processes)],
 };
 
 const TOP: usize = 3;

@@ -22,7 +22,7 @@ pub(crate) const KEYWORDS: Rule = Rule {
     ],
     phrases: &[],
     ja: &["温度", "センサー"],
-    adds: &[Intent::Temperature],
+    adds: &[Intent::About(Topic::Temperature)],
 };
 
 /// Heat words: a hot Mac is usually a busy Mac, so they bring the CPU as well.
@@ -39,7 +39,7 @@ pub(crate) const HEAT: Rule = Rule {
     ],
     phrases: &[],
     ja: &["熱", "ファン", "うるさい"],
-    adds: &[Intent::Cpu, Intent::Temperature],
+    adds: &[Intent::About(Topic::Cpu), Intent::About(Topic::Temperature)],
 };
 
 const MAX_SENSORS: usize = 3;
