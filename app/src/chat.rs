@@ -61,6 +61,25 @@ pub struct ChatRequest {
     pub strategy: Option<Strategy>,
     #[serde(default)]
     pub history: Vec<Turn>,
+    /// Whether the answer cache may serve (and keep) this answer. Only benchmarks bypass it, to
+    /// time the model on every run.
+    #[serde(default, skip_serializing_if = "CacheMode::is_use")]
+    pub cache: CacheMode,
+}
+
+/// See [`ChatRequest::cache`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheMode {
+    #[default]
+    Use,
+    Bypass,
+}
+
+impl CacheMode {
+    fn is_use(&self) -> bool {
+        *self == CacheMode::Use
+    }
 }
 
 /// One number the prompt used, shown verbatim in the facts card.
@@ -401,6 +420,16 @@ mod tests {
             serde_json::to_value(&body).unwrap(),
             json!({"error": "no such API route", "code": "not_found"})
         );
+    }
+
+    #[test]
+    fn the_cache_is_used_unless_a_request_bypasses_it() {
+        let plain: ChatRequest = serde_json::from_str(r#"{"question": "q"}"#).unwrap();
+        assert_eq!(plain.cache, CacheMode::Use);
+        assert_eq!(serde_json::to_value(&plain).unwrap().get("cache"), None);
+        let bench: ChatRequest =
+            serde_json::from_str(r#"{"question": "q", "cache": "bypass"}"#).unwrap();
+        assert_eq!(bench.cache, CacheMode::Bypass);
     }
 
     #[test]

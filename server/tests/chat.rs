@@ -425,6 +425,19 @@ fn a_repeated_question_in_the_same_state_is_answered_from_the_cache() {
         panic!()
     };
     assert!(!timings.cache_hit);
+    // A benchmark's request bypasses the cache: the model runs again.
+    let bypass = collect(
+        h.addr,
+        r#"{"question": "How much memory is used?", "strategy": "speed", "cache": "bypass"}"#,
+    );
+    let Some(ChatEvent::Done { stop, timings, .. }) = bypass.last() else {
+        panic!()
+    };
+    assert_ne!(*stop, StopReason::Cached);
+    assert!(
+        !timings.cache_hit && timings.generated_tokens > 0,
+        "{timings:?}"
+    );
     // And /metrics counted it.
     let text = ureq::get(&format!("http://{}/metrics", h.addr))
         .call()

@@ -173,6 +173,7 @@ pub fn ChatPanel() -> impl IntoView {
             question: q.clone(),
             strategy: Some(strategy.get_untracked()),
             history: turns.get_untracked(),
+            cache: crate::chat::CacheMode::Use,
         };
         start_request(req, answer, busy, turns, abort);
     };

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::chat::{
-    AssistantStatus, ChatEvent, ChatRequest, Explanation, Finding, StopReason, Strategy, Timings,
+    AssistantStatus, CacheMode, ChatEvent, ChatRequest, Explanation, Finding, StopReason, Strategy,
+    Timings,
 };
 use app::error::ErrorCode;
 use app::i18n::Lang;
@@ -215,7 +216,8 @@ impl Assistant {
         };
 
         let key = cache::key(&question, &req.history, &intents, plan.strategy, &snapshot);
-        if let Some(hit) = self.cache.get(&key) {
+        let use_cache = req.cache == CacheMode::Use;
+        if let Some(hit) = use_cache.then(|| self.cache.get(&key)).flatten() {
             let timings = Timings {
                 cache_hit: true,
                 total_ms: started.elapsed().as_millis() as u64,
@@ -268,7 +270,7 @@ impl Assistant {
             }
         };
 
-        let cache = self.cache.clone();
+        let cache = use_cache.then(|| self.cache.clone());
         let telemetry = self.telemetry.clone();
         let head = [start, diagnosis(explained)];
         let tokens = ReceiverStream::new(rx).map(move |ev| match ev {
@@ -278,13 +280,15 @@ impl Assistant {
                 let mut timings = Timings::from(report.timings);
                 timings.total_ms = started.elapsed().as_millis() as u64;
                 telemetry.record_answer(stop, &timings);
-                cache.insert(
-                    key.clone(),
-                    CachedAnswer {
-                        answer: report.text.clone(),
-                        stop,
-                    },
-                );
+                if let Some(cache) = &cache {
+                    cache.insert(
+                        key.clone(),
+                        CachedAnswer {
+                            answer: report.text.clone(),
+                            stop,
+                        },
+                    );
+                }
                 ChatEvent::Done {
                     unverified: check::unverified(&report.text, &known),
                     answer: report.text,
