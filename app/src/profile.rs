@@ -96,14 +96,18 @@ impl InferenceProfile {
     }
 }
 
-/// Field names used in [`ProfileReport::overridden`].
-pub mod field {
-    pub const GPU_LAYERS: &str = "gpu_layers";
-    pub const THREADS: &str = "threads";
-    pub const N_CTX: &str = "n_ctx";
-    pub const N_BATCH: &str = "n_batch";
-    pub const USE_MMAP: &str = "use_mmap";
-    pub const USE_MLOCK: &str = "use_mlock";
+/// An [`InferenceProfile`] setting the user can fix, as listed in [`ProfileReport::overridden`].
+/// On the wire it is the field's name: `"gpu_layers"`, `"threads"`, `"n_ctx"`, `"n_batch"`,
+/// `"use_mmap"`, `"use_mlock"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileField {
+    GpuLayers,
+    Threads,
+    NCtx,
+    NBatch,
+    UseMmap,
+    UseMlock,
 }
 
 /// The answer of `GET /api/v1/profile`.
@@ -114,15 +118,15 @@ pub struct ProfileReport {
     /// One human sentence per decision, e.g. "GPU layers: all (16 GiB ≥ 16 GiB)",
     /// "threads: 6 performance cores − 1 margin = 5".
     pub reasons: Vec<String>,
-    /// Fields set by the user (config/env/CLI), named as the [`InferenceProfile`] fields (see
-    /// [`field`]), so the UI can mark them.
-    pub overridden: Vec<String>,
+    /// Fields set by the user (config/env/CLI), so the UI can mark them; in the JSON, named as the
+    /// [`InferenceProfile`] fields (see [`ProfileField`]).
+    pub overridden: Vec<ProfileField>,
 }
 
 impl ProfileReport {
-    /// Whether the user set `name` (an [`InferenceProfile`] field name).
-    pub fn is_overridden(&self, name: &str) -> bool {
-        self.overridden.iter().any(|f| f == name)
+    /// Whether the user set `field`.
+    pub fn is_overridden(&self, field: ProfileField) -> bool {
+        self.overridden.contains(&field)
     }
 }
 
@@ -154,7 +158,7 @@ mod tests {
                 use_mlock: false,
             },
             reasons: vec!["threads: 3 (set by you)".into()],
-            overridden: vec![field::THREADS.into()],
+            overridden: vec![ProfileField::Threads],
         }
     }
 
@@ -166,7 +170,7 @@ mod tests {
         assert_eq!(json["profile"]["n_ctx"], 4096);
         assert_eq!(json["hardware"]["memory_bytes"], 38_654_705_664_u64);
         assert_eq!(json["hardware"]["chip"], "Apple M3 Max");
-        assert_eq!(json["overridden"][0], "threads");
+        assert_eq!(json["overridden"], serde_json::json!(["threads"]));
         for (acc, text) in [
             (Accelerator::Metal, "\"metal\""),
             (Accelerator::Cuda, "\"cuda\""),
@@ -174,6 +178,56 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_string(&acc).expect("serialises"), text);
         }
+
+        // Every overridable field, spelled as the `InferenceProfile` field it stands for.
+        // A new variant fails to compile here until its spelling is pinned below.
+        let spelled = |f: ProfileField| match f {
+            ProfileField::GpuLayers => "gpu_layers",
+            ProfileField::Threads => "threads",
+            ProfileField::NCtx => "n_ctx",
+            ProfileField::NBatch => "n_batch",
+            ProfileField::UseMmap => "use_mmap",
+            ProfileField::UseMlock => "use_mlock",
+        };
+        let all = [
+            ProfileField::GpuLayers,
+            ProfileField::Threads,
+            ProfileField::NCtx,
+            ProfileField::NBatch,
+            ProfileField::UseMmap,
+            ProfileField::UseMlock,
+        ];
+        for f in all {
+            let text = format!("\"{}\"", spelled(f));
+            assert_eq!(serde_json::to_string(&f).expect("serialises"), text);
+            assert_eq!(
+                serde_json::from_str::<ProfileField>(&text).expect("parses"),
+                f
+            );
+        }
+        // The profile's own field names are the ones listed.
+        let profile = serde_json::to_value(sample().profile).expect("serialises");
+        for f in all {
+            assert!(profile.get(spelled(f)).is_some(), "{f:?}");
+        }
+        // The whole list, in the order the host reports overrides.
+        let report = ProfileReport {
+            overridden: all.to_vec(),
+            ..sample()
+        };
+        let json = serde_json::to_value(&report).expect("serialises");
+        assert_eq!(
+            json["overridden"],
+            serde_json::json!([
+                "gpu_layers",
+                "threads",
+                "n_ctx",
+                "n_batch",
+                "use_mmap",
+                "use_mlock"
+            ])
+        );
+        assert!(serde_json::from_str::<ProfileField>("\"nCtx\"").is_err());
     }
 
     #[test]
@@ -182,8 +236,8 @@ mod tests {
         let text = serde_json::to_string(&report).expect("serialises");
         let back: ProfileReport = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, report);
-        assert!(back.is_overridden("threads"));
-        assert!(!back.is_overridden("n_ctx"));
+        assert!(back.is_overridden(ProfileField::Threads));
+        assert!(!back.is_overridden(ProfileField::NCtx));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod hardware;
 pub mod metrics;
 pub mod models;
+pub mod platform;
 pub mod pwa;
 pub mod routes;
 pub mod security;

@@ -28,8 +28,6 @@ pub struct CatalogEntry {
     pub url: Option<String>,
     pub package: Option<String>,
     pub sha256: Option<String>,
-    /// Prompt format to use when the GGUF carries no chat template.
-    pub template: Option<String>,
     /// Languages the model writes well enough to explain a diagnosis in (English when the
     /// catalogue does not say). A question in another language gets the diagnosis alone.
     #[serde(default = "english_only")]
@@ -305,7 +303,6 @@ mod tests {
         assert_eq!(names, ["smollm2-135m", "elyza-7b", "llama3-elyza-8b"]);
         let elyza = find("ELYZA-7B").unwrap();
         assert_eq!(elyza.source, Source::Huggingface);
-        assert_eq!(elyza.template.as_deref(), Some("llama2"));
         assert!(elyza.url.unwrap().ends_with("q4_K_M.gguf"));
         let default = find("smollm2-135m").unwrap();
         assert_eq!(default.sha256.as_ref().map(|s| s.len()), Some(64));

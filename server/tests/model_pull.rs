@@ -72,7 +72,6 @@ fn entry(sha256: Option<String>) -> CatalogEntry {
         url: Some("https://huggingface.co/org/repo/resolve/main/model.gguf".into()),
         package: None,
         sha256,
-        template: None,
         languages: vec![app::i18n::Lang::En],
         suggest_for: Vec::new(),
     }
