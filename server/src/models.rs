@@ -108,7 +108,7 @@ pub fn find(name: &str) -> Result<CatalogEntry, ModelError> {
 }
 
 /// The catalogue entry whose file is at `path`, if any (e.g. to pick the prompt format).
-pub fn entry_for_path(path: &Path) -> Option<CatalogEntry> {
+fn entry_for_path(path: &Path) -> Option<CatalogEntry> {
     let file = path.file_name()?.to_str()?;
     catalog().ok()?.into_iter().find(|e| e.file == file)
 }
