@@ -4,9 +4,6 @@
 //! callers carry no `cfg`.
 
 #[cfg(feature = "hydrate")]
-use std::rc::Rc;
-
-#[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -91,79 +88,71 @@ pub fn set_document_lang(code: &str) {
 ///
 /// `on_message(data, accepted)` gets each message with the number this connection accepted
 /// before it, and says whether it accepted this one; `on_error` runs whenever the stream drops.
+/// Both are `Copy` (they hold signals), so every reconnection reuses them as they are.
 #[cfg(feature = "hydrate")]
-pub fn event_stream(
-    url: &'static str,
-    on_message: impl Fn(&str, u32) -> bool + 'static,
-    on_error: impl Fn() + 'static,
-) {
-    open_event_stream(url, Rc::new(on_message), Rc::new(on_error), 0);
+pub fn event_stream<M, E>(url: &'static str, on_message: M, on_error: E)
+where
+    M: Fn(&str, u32) -> bool + Copy + 'static,
+    E: Fn() + Copy + 'static,
+{
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::{closure::Closure, JsCast};
+
+    fn open<M, E>(url: &'static str, on_message: M, on_error: E, attempt: u32)
+    where
+        M: Fn(&str, u32) -> bool + Copy + 'static,
+        E: Fn() + Copy + 'static,
+    {
+        let retry = move |attempt: u32| {
+            gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
+                open(url, on_message, on_error, attempt + 1)
+            })
+            .forget();
+        };
+        let Ok(es) = web_sys::EventSource::new(url) else {
+            on_error();
+            retry(attempt);
+            return;
+        };
+        let received = Rc::new(Cell::new(0u32));
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new({
+            let received = received.clone();
+            move |ev: web_sys::MessageEvent| {
+                let Some(text) = ev.data().as_string() else {
+                    return;
+                };
+                if on_message(&text, received.get()) {
+                    received.set(received.get() + 1);
+                }
+            }
+        });
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
+            let es = es.clone();
+            move |_: web_sys::Event| {
+                on_error();
+                if es.ready_state() == web_sys::EventSource::CLOSED {
+                    // A stream that worked starts the backoff over.
+                    retry(if received.get() > 0 { 0 } else { attempt });
+                }
+            }
+        });
+        es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // The stream lives as long as the page: the closures must too.
+        on_message.forget();
+        on_error.forget();
+    }
+
+    open(url, on_message, on_error, 0);
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn event_stream(
-    _url: &'static str,
-    _on_message: impl Fn(&str, u32) -> bool + 'static,
-    _on_error: impl Fn() + 'static,
-) {
-}
-
-/// `event_stream`'s message handler, shared by every reconnection.
-#[cfg(feature = "hydrate")]
-type OnMessage = Rc<dyn Fn(&str, u32) -> bool>;
-
-#[cfg(feature = "hydrate")]
-fn open_event_stream(
-    url: &'static str,
-    on_message: OnMessage,
-    on_error: Rc<dyn Fn()>,
-    attempt: u32,
-) {
-    use std::cell::Cell;
-    use wasm_bindgen::{closure::Closure, JsCast};
-
-    let retry = {
-        let (on_message, on_error) = (on_message.clone(), on_error.clone());
-        move |attempt: u32| {
-            let (on_message, on_error) = (on_message.clone(), on_error.clone());
-            gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
-                open_event_stream(url, on_message, on_error, attempt + 1)
-            })
-            .forget();
-        }
-    };
-    let Ok(es) = web_sys::EventSource::new(url) else {
-        on_error();
-        retry(attempt);
-        return;
-    };
-    let received = Rc::new(Cell::new(0u32));
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new({
-        let received = received.clone();
-        move |ev: web_sys::MessageEvent| {
-            let Some(text) = ev.data().as_string() else {
-                return;
-            };
-            if on_message(&text, received.get()) {
-                received.set(received.get() + 1);
-            }
-        }
-    });
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
-        let es = es.clone();
-        move |_: web_sys::Event| {
-            on_error();
-            if es.ready_state() == web_sys::EventSource::CLOSED {
-                // A stream that worked starts the backoff over.
-                retry(if received.get() > 0 { 0 } else { attempt });
-            }
-        }
-    });
-    es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The stream lives as long as the page: the closures must too.
-    on_message.forget();
-    on_error.forget();
+pub fn event_stream<M, E>(_url: &'static str, _on_message: M, _on_error: E)
+where
+    M: Fn(&str, u32) -> bool + Copy + 'static,
+    E: Fn() + Copy + 'static,
+{
 }
 
 /// Where a Stop button finds the running request. The browser's `AbortController` is not

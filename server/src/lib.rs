@@ -28,7 +28,7 @@ pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOpt
     let site_root = std::env::var("LEPTOS_SITE_ROOT")
         .unwrap_or_else(|_| site_root.to_string_lossy().into_owned());
     LeptosOptions::builder()
-        .output_name("mac-status")
+        .output_name(app::NAME)
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(addr)

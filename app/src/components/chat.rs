@@ -212,7 +212,8 @@ pub fn ChatPanel() -> impl IntoView {
                 <select
                     id="strategy"
                     on:change=move |ev| {
-                        strategy.set(event_target_value(&ev).parse().unwrap_or_default())
+                        let v = event_target_value(&ev);
+                        strategy.set(Strategy::ALL.into_iter().find(|s| wire::name(s) == v).unwrap_or_default())
                     }
                 >
                     {Strategy::ALL.into_iter().map(|s| view! {

@@ -2,10 +2,11 @@
 //! worker generated for this build, and the build version every page carries.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use axum::{
     extract::{Path as UrlPath, Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderName, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -15,12 +16,22 @@ use crate::state::AppState;
 
 const SW_TEMPLATE: &str = include_str!("sw.js");
 
+/// What cargo-leptos writes under the site root, named after the app (`app::NAME`): the WASM,
+/// its JS glue and the CSS.
+fn built_files() -> [String; 3] {
+    ["js", "wasm", "css"].map(|ext| format!("pkg/{}.{ext}", app::NAME))
+}
+
 /// The files of the app shell, precached together under one version.
-pub const SHELL: &[&str] = &[
-    "/",
-    "/pkg/mac-status.js",
-    "/pkg/mac-status.wasm",
-    "/pkg/mac-status.css",
+pub fn shell() -> Vec<String> {
+    std::iter::once("/".to_string())
+        .chain(built_files().iter().map(|f| format!("/{f}")))
+        .chain(STATIC_SHELL.iter().map(|f| f.to_string()))
+        .collect()
+}
+
+/// The rest of the shell: files served as they are.
+const STATIC_SHELL: &[&str] = &[
     "/manifest.webmanifest",
     "/favicon.svg",
     "/pwa.js",
@@ -52,12 +63,11 @@ const ICONS: &[(&str, &[u8])] = &[
 /// the CSS, the manifest) and of this binary's service worker and icons.
 pub fn build_version(site_root: &Path) -> String {
     let mut h = Sha256::new();
-    for file in [
-        "pkg/mac-status.js",
-        "pkg/mac-status.wasm",
-        "pkg/mac-status.css",
-        "manifest.webmanifest",
-    ] {
+    for file in built_files()
+        .iter()
+        .map(String::as_str)
+        .chain(["manifest.webmanifest"])
+    {
         h.update(file.as_bytes());
         // A missing file (tests without a site) still yields a stable version.
         h.update(std::fs::read(site_root.join(file)).unwrap_or_default());
@@ -70,11 +80,22 @@ pub fn build_version(site_root: &Path) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+/// The response header that tells a page's build (`x-mac-status-build`).
+pub fn build_header() -> &'static HeaderName {
+    static NAME: LazyLock<HeaderName> = LazyLock::new(|| {
+        HeaderName::try_from(format!("x-{}-build", app::NAME)).expect("the app name is a token")
+    });
+    &NAME
+}
+
+/// The worker for this build: its version, its shell, and the names it shares with the host.
 pub fn service_worker_js(version: &str) -> String {
-    let assets = serde_json::to_string(SHELL).unwrap_or_else(|_| "[]".into());
+    let assets = serde_json::to_string(&shell()).unwrap_or_else(|_| "[]".into());
     SW_TEMPLATE
         .replace("__VERSION__", version)
         .replace("__ASSETS__", &assets)
+        .replace("__NAME__", app::NAME)
+        .replace("__BUILD_HEADER__", build_header().as_str())
 }
 
 pub async fn service_worker(State(state): State<AppState>) -> Response {
@@ -108,7 +129,7 @@ pub async fn icon(UrlPath(name): UrlPath<String>) -> Response {
 pub async fn tag_build(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&state.build) {
-        res.headers_mut().insert("x-mac-status-build", v);
+        res.headers_mut().insert(build_header(), v);
     }
     res
 }
@@ -123,7 +144,17 @@ mod tests {
         assert!(js.contains("const VERSION = \"abc123\";"));
         assert!(js.contains("\"/pkg/mac-status.wasm\""));
         assert!(js.contains("\"/pkg/mac-status.js\""));
+        assert!(js.contains("const CACHE = `mac-status-${VERSION}`;"));
+        assert!(js.contains("res.headers.get(\"x-mac-status-build\")"));
         assert!(!js.contains("__"), "every placeholder is filled");
+    }
+
+    #[test]
+    fn the_name_is_the_one_cargo_leptos_builds() {
+        // `output-name` in the workspace manifest is what cargo-leptos names `pkg/*` after.
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+        let conf = leptos::config::get_configuration(Some(manifest)).unwrap();
+        assert_eq!(&*conf.leptos_options.output_name, app::NAME);
     }
 
     #[test]

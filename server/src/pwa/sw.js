@@ -2,7 +2,7 @@
 // whenever the app shell changes, and the shell is cached as one unit under that version, so a
 // page never runs a stale WASM with a new JS glue (or the reverse).
 const VERSION = "__VERSION__";
-const CACHE = `mac-status-${VERSION}`;
+const CACHE = `__NAME__-${VERSION}`;
 const SHELL = __ASSETS__;
 
 self.addEventListener("install", (event) => {
@@ -13,7 +13,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("mac-status-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("__NAME__-") && k !== CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
@@ -36,7 +36,7 @@ self.addEventListener("fetch", (event) => {
         .then((res) => {
           // A page from another build would load this version's cached JS/WASM: use the
           // cached page of this version instead (the update banner offers the new one).
-          if (res.ok && res.headers.get("x-mac-status-build") === VERSION) {
+          if (res.ok && res.headers.get("__BUILD_HEADER__") === VERSION) {
             const copy = res.clone();
             caches.open(CACHE).then((c) => c.put("/", copy));
             return res;
