@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod cli;
 pub mod engine;
+pub mod error;
 pub mod hardware;
 pub mod metrics;
 pub mod models;
