@@ -13,6 +13,9 @@
 //!
 //!     cargo run --release -p benches --bin diagnosis -- --rounds 5
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use app::chat::{ChatEvent, Explanation};
 use clap::Parser;
+use common::{Host, HostSpec};
 use server::chat::{check, intent::japanese_share};
 
 #[derive(Parser)]
@@ -35,21 +39,10 @@ struct Args {
     site_root: PathBuf,
     #[arg(long, default_value = "models/SmolLM2-135M-Instruct-Q4_1.gguf")]
     model: PathBuf,
-    #[arg(long, default_value_t = 3291)]
-    port: u16,
     #[arg(long, default_value = "benches/scenarios.tsv")]
     scenarios: PathBuf,
     #[arg(long, default_value = "benches/results/diagnosis.json")]
     out: PathBuf,
-}
-
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 struct Load(Vec<Child>);
@@ -63,14 +56,10 @@ impl Drop for Load {
     }
 }
 
-fn url(args: &Args, path: &str) -> String {
-    format!("http://127.0.0.1:{}{path}", args.port)
-}
-
 /// Opens an answer stream; yields events as they arrive.
-fn ask(args: &Args, question: &str, strategy: &str) -> Result<impl Iterator<Item = ChatEvent>> {
+fn ask(host: &Host, question: &str, strategy: &str) -> Result<impl Iterator<Item = ChatEvent>> {
     let body = serde_json::json!({ "question": question, "strategy": strategy }).to_string();
-    let resp = ureq::post(&url(args, "/api/v1/chat"))
+    let resp = ureq::post(&host.url("/api/v1/chat"))
         .header("content-type", "application/json")
         .send(&body)
         .context("chat request")?;
@@ -83,9 +72,9 @@ fn ask(args: &Args, question: &str, strategy: &str) -> Result<impl Iterator<Item
 
 /// Milliseconds from sending the question to the `diagnosis` event; the stream is then
 /// closed (which stops the model).
-fn time_to_diagnosis(args: &Args, question: &str) -> Result<f64> {
+fn time_to_diagnosis(host: &Host, question: &str) -> Result<f64> {
     let t0 = Instant::now();
-    for ev in ask(args, question, "speed")? {
+    for ev in ask(host, question, "speed")? {
         if let ChatEvent::Diagnosis { .. } = ev {
             return Ok(t0.elapsed().as_secs_f64() * 1000.0);
         }
@@ -123,25 +112,16 @@ fn main() -> Result<()> {
         })
         .collect();
 
-    let _host = Host(
-        Command::new(&args.binary)
-            .args(["--addr", &format!("127.0.0.1:{}", args.port)])
-            .arg("--site-root")
-            .arg(&args.site_root)
-            .arg("--model")
-            .arg(&args.model)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", args.binary.display()))?,
-    );
-    let t0 = Instant::now();
-    while ureq::get(&url(&args, "/healthz")).call().is_err() {
-        if t0.elapsed() > Duration::from_secs(60) {
-            bail!("the host did not start");
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
+    let host = Host::start(
+        &HostSpec {
+            binary: args.binary.clone(),
+            site_root: args.site_root.clone(),
+            model: Some(args.model.clone()),
+            no_model: false,
+            extra: Vec::new(),
+        },
+        |_, _| {},
+    )?;
     // A minute of history, so the rules judge "sustained" as they do for a user.
     eprintln!("host up; waiting 30 s for history…");
     thread::sleep(Duration::from_secs(30));
@@ -152,7 +132,7 @@ fn main() -> Result<()> {
             for (_, q) in &questions {
                 // A distinct question each time: the answer cache must not help.
                 let q = format!("{q} ({round})");
-                ms.push(time_to_diagnosis(&args, &q)?);
+                ms.push(time_to_diagnosis(&host, &q)?);
             }
         }
         eprintln!("{label}: {} questions", ms.len());
@@ -180,7 +160,7 @@ fn main() -> Result<()> {
                 let q = format!(
                     "Explain in detail everything about my CPU, memory, disks and network ({round}.{i})"
                 );
-                let mut s = ask(&args, &q, "quality")?;
+                let mut s = ask(&host, &q, "quality")?;
                 s.next(); // `start`
                 Ok(s)
             })
@@ -194,7 +174,7 @@ fn main() -> Result<()> {
             for (_, q) in &questions {
                 let q = format!("{q} (busy {round})");
                 let t = Instant::now();
-                for ev in ask(&args, &q, "speed")? {
+                for ev in ask(&host, &q, "speed")? {
                     if let ChatEvent::Diagnosis { explanation, .. } = ev {
                         ms.push(t.elapsed().as_secs_f64() * 1000.0);
                         busy_explanations.push(explanation);
@@ -226,7 +206,7 @@ fn main() -> Result<()> {
         let mut answer = String::new();
         let mut flagged = Vec::new();
         let mut explained = false;
-        for ev in ask(&args, &format!("{q} "), "balanced")? {
+        for ev in ask(&host, &format!("{q} "), "balanced")? {
             match ev {
                 ChatEvent::Diagnosis { explanation, .. } => explained = explanation.follows(),
                 ChatEvent::Done {

@@ -8,17 +8,24 @@
 //!
 //!     cargo run --release -p benches --bin overhead -- --seconds 60
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[cfg(not(target_os = "linux"))]
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+#[cfg(target_os = "linux")]
+use anyhow::Context;
+use anyhow::Result;
 use clap::Parser;
+use common::{Host, HostSpec};
 
 #[derive(Parser)]
 struct Args {
@@ -30,8 +37,6 @@ struct Args {
     binary: PathBuf,
     #[arg(long, default_value = "target/site")]
     site_root: PathBuf,
-    #[arg(long, default_value_t = 3290)]
-    port: u16,
     /// Extra arguments for the host (e.g. `--no-model`).
     #[arg(long, allow_hyphen_values = true)]
     host_arg: Vec<String>,
@@ -49,10 +54,9 @@ struct Usage {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let no_model = ["--no-model".to_string()];
-    let idle = scenario(&args, false, &no_model)?;
-    let dash = scenario(&args, true, &no_model)?;
-    let with_model = scenario(&args, true, &[])?;
+    let idle = scenario(&args, false, true)?;
+    let dash = scenario(&args, true, true)?;
+    let with_model = scenario(&args, true, false)?;
     println!(
         "\nHost overhead over {} s (one process, this machine):\n",
         args.seconds
@@ -92,14 +96,23 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn scenario(args: &Args, with_dashboard: bool, extra: &[String]) -> Result<Usage> {
-    let mut host = Host::start(args, extra)?;
+fn scenario(args: &Args, with_dashboard: bool, no_model: bool) -> Result<Usage> {
+    let host = Host::start(
+        &HostSpec {
+            binary: args.binary.clone(),
+            site_root: args.site_root.clone(),
+            model: None,
+            no_model,
+            extra: args.host_arg.clone(),
+        },
+        |_, _| {},
+    )?;
     // Let start-up (model warm-up, first samples) finish before measuring.
     thread::sleep(Duration::from_secs(3));
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let client = with_dashboard.then(|| {
-        let (stop, events, port) = (stop.clone(), events.clone(), args.port);
+        let (stop, events, port) = (stop.clone(), events.clone(), host.port);
         // What the page does: the document, the first-paint server function, then the stream.
         let _ = http(port, "GET", "/", "");
         let _ = http(port, "POST", "/api/fn/dashboard", "");
@@ -126,49 +139,6 @@ fn scenario(args: &Args, with_dashboard: bool, extra: &[String]) -> Result<Usage
         rss_mb_max: rss_max.max(rss_end),
         events: events.load(Ordering::Relaxed),
     })
-}
-
-struct Host(Child);
-
-impl Host {
-    fn start(args: &Args, extra: &[String]) -> Result<Host> {
-        let child = Command::new(&args.binary)
-            .arg("--addr")
-            .arg(format!("127.0.0.1:{}", args.port))
-            .arg("--site-root")
-            .arg(&args.site_root)
-            .args(&args.host_arg)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("cannot start {}", args.binary.display()))?;
-        let host = Host(child);
-        let t0 = Instant::now();
-        while http(args.port, "GET", "/healthz", "").is_err() {
-            if t0.elapsed() > Duration::from_secs(60) {
-                bail!("host did not answer /healthz within 60 s");
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        Ok(host)
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill").arg(self.pid().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
 }
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> Result<String> {
@@ -215,18 +185,9 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok(ticks / 100.0)
 }
 
-#[cfg(target_os = "linux")]
+/// Resident memory in MB.
 fn rss_mb(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kb / 1024.0)
+    Ok(common::rss_kib(pid)? as f64 / 1024.0)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -246,9 +207,4 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
         secs = secs * 60.0 + part.parse::<f64>()?;
     }
     Ok(secs)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn rss_mb(pid: u32) -> Result<f64> {
-    Ok(ps(pid, "rss")?.parse::<f64>()? / 1024.0)
 }
