@@ -216,9 +216,9 @@ pub fn ChatPanel() -> impl IntoView {
                         strategy.set(Strategy::ALL.into_iter().find(|s| wire::name(s) == v).unwrap_or_default())
                     }
                 >
-                    {Strategy::ALL.into_iter().map(|s| view! {
+                    {Strategy::ALL.map(|s| view! {
                         <option value=wire::name(&s) selected=s == Strategy::default()>{move || tr(strategy_label(s))}</option>
-                    }).collect_view()}
+                    })}
                 </select>
                 <button id="ask" type="submit" disabled=move || busy.get() || offline()>{move || tr(Key::AskButton)}</button>
                 <button id="stop" type="button" on:click=stop disabled=move || !busy.get()>{move || tr(Key::StopButton)}</button>

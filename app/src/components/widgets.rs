@@ -49,15 +49,13 @@ pub fn Meter(
     .into_any()
 }
 
-/// One `<dt>`/`<dd>` pair of a card's list.
+/// One `<dt>`/`<dd>` pair of a card's list; the label follows the reader's language.
 #[component]
-pub fn Row(
-    #[prop(into)] label: Signal<&'static str>,
-    #[prop(into)] value: Signal<String>,
-) -> impl IntoView {
+pub fn Row(label: Key, #[prop(into)] value: Signal<String>) -> impl IntoView {
+    let lang = expect_context::<LiveState>().lang;
     view! {
         <div class="row">
-            <dt>{move || label.get()}</dt>
+            <dt>{move || t(lang.get(), label)}</dt>
             <dd>{move || value.get()}</dd>
         </div>
     }

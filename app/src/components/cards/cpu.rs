@@ -43,10 +43,10 @@ pub fn CpuCard() -> impl IntoView {
             <h3 class="sub">{move || t(lang.get(), Key::PerCore)}</h3>
             <ul class="cores" id="cpu-cores">{cores}</ul>
             <dl>
-                <Row label=Signal::derive(move || t(lang.get(), Key::LoadAverage)) value=Signal::derive(move || {
+                <Row label=Key::LoadAverage value=Signal::derive(move || {
                     na(lang.get(), with_snap(live, |s| s.cpu.load_avg).map(|l| format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])))
                 })/>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Frequency)) value=Signal::derive(move || {
+                <Row label=Key::Frequency value=Signal::derive(move || {
                     na(lang.get(), with_snap(live, |s| s.cpu.frequency_mhz).map(|f| format!("{f} MHz")))
                 })/>
             </dl>

@@ -16,15 +16,15 @@ pub fn HostCard() -> impl IntoView {
         <section class="card" id="card-host" aria-labelledby="host-title">
             <h2 id="host-title">{move || t(lang.get(), Key::Host)}</h2>
             <dl>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Name)) value=Signal::derive(move || na(lang.get(), host().hostname))/>
-                <Row label=Signal::derive(|| "OS") value=Signal::derive(move || {
+                <Row label=Key::Name value=Signal::derive(move || na(lang.get(), host().hostname))/>
+                <Row label=Key::Os value=Signal::derive(move || {
                     let h = host();
                     na(lang.get(), h.os_name.map(|n| format!("{n} {}", h.os_version.unwrap_or_default())))
                 })/>
-                <Row label=Signal::derive(|| "Kernel") value=Signal::derive(move || na(lang.get(), host().kernel))/>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Uptime)) value=Signal::derive(move || format::duration(host().uptime_s))/>
-                <Row label=Signal::derive(|| "CPU") value=Signal::derive(move || na(lang.get(), host().cpu_brand))/>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Cores)) value=Signal::derive(move || {
+                <Row label=Key::Kernel value=Signal::derive(move || na(lang.get(), host().kernel))/>
+                <Row label=Key::Uptime value=Signal::derive(move || format::duration(host().uptime_s))/>
+                <Row label=Key::Cpu value=Signal::derive(move || na(lang.get(), host().cpu_brand))/>
+                <Row label=Key::Cores value=Signal::derive(move || {
                     let h = host();
                     match h.physical_cores {
                         Some(p) => format!("{p} / {}", h.logical_cores),
@@ -32,8 +32,8 @@ pub fn HostCard() -> impl IntoView {
                     }
                 })/>
                 {move || with_snap(live, |s| s.apple.clone()).map(|a| view! {
-                    <Row label=Signal::derive(move || t(lang.get(), Key::PerfCores)) value=Signal::derive(move || na(lang.get(), a.performance_cores.map(|c| c.to_string())))/>
-                    <Row label=Signal::derive(move || t(lang.get(), Key::EffCores)) value=Signal::derive(move || na(lang.get(), a.efficiency_cores.map(|c| c.to_string())))/>
+                    <Row label=Key::PerfCores value=Signal::derive(move || na(lang.get(), a.performance_cores.map(|c| c.to_string())))/>
+                    <Row label=Key::EffCores value=Signal::derive(move || na(lang.get(), a.efficiency_cores.map(|c| c.to_string())))/>
                 })}
             </dl>
         </section>

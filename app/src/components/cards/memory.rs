@@ -26,11 +26,11 @@ pub fn MemoryCard() -> impl IntoView {
             <p class="big" id="memory-used">{move || format::pct(used.get())}</p>
             <Meter pct=used level label=Signal::derive(move || t(lang.get(), Key::Memory).to_string())/>
             <dl>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Used)) value=Signal::derive(move || format!("{} / {}", format::bytes(mem().used_bytes), format::bytes(mem().total_bytes)))/>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Available)) value=Signal::derive(move || format::bytes(mem().available_bytes))/>
-                <Row label=Signal::derive(move || t(lang.get(), Key::Swap)) value=Signal::derive(move || format!("{} / {}", format::bytes(mem().swap_used_bytes), format::bytes(mem().swap_total_bytes)))/>
+                <Row label=Key::Used value=Signal::derive(move || format!("{} / {}", format::bytes(mem().used_bytes), format::bytes(mem().total_bytes)))/>
+                <Row label=Key::Available value=Signal::derive(move || format::bytes(mem().available_bytes))/>
+                <Row label=Key::Swap value=Signal::derive(move || format!("{} / {}", format::bytes(mem().swap_used_bytes), format::bytes(mem().swap_total_bytes)))/>
                 {move || with_snap(live, |s| s.apple.as_ref().and_then(|a| a.memory_pressure_pct)).map(|p| view! {
-                    <Row label=Signal::derive(move || t(lang.get(), Key::MemoryPressure)) value=Signal::derive(move || format::pct(p))/>
+                    <Row label=Key::MemoryPressure value=Signal::derive(move || format::pct(p))/>
                 })}
             </dl>
             <LineChart
