@@ -193,13 +193,7 @@ impl Serialize for Intent {
 
 impl<'de> Deserialize<'de> for Intent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        if name == URGENT {
-            return Ok(Intent::Urgent);
-        }
-        crate::wire::parse::<Topic>(&name)
-            .map(Intent::About)
-            .map_err(serde::de::Error::custom)
+        crate::wire::deserialize_by_name(d, Intent::all())
     }
 }
 
@@ -368,6 +362,10 @@ mod tests {
             json!({"kind": "model_unavailable", "code": "model_corrupt", "message": "m"})
         );
         assert!(serde_json::from_str::<Intent>(r#""speed""#).is_err());
+        for i in Intent::all() {
+            let back: Intent = serde_json::from_str(&serde_json::to_string(&i).unwrap()).unwrap();
+            assert_eq!(back, i);
+        }
         for ev in [start, error] {
             let back: ChatEvent =
                 serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
@@ -411,7 +409,31 @@ mod tests {
         ];
         for (code, name) in codes {
             assert_eq!(wire::name(&code), name);
+            let back: ErrorCode = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+            assert_eq!(back, code);
         }
+        // A new variant does not compile here until it is listed above (and so in `ALL`).
+        let listed = |c: ErrorCode| match c {
+            ErrorCode::BadQuery
+            | ErrorCode::BadBody
+            | ErrorCode::BodyTooLarge
+            | ErrorCode::EmptyQuestion
+            | ErrorCode::QuestionTooLong
+            | ErrorCode::NotFound
+            | ErrorCode::BadHost
+            | ErrorCode::CrossOrigin
+            | ErrorCode::ModelMissing
+            | ErrorCode::ModelCorrupt
+            | ErrorCode::QueueFull
+            | ErrorCode::EngineNotBuilt
+            | ErrorCode::ModelDisabled
+            | ErrorCode::ContextOverflow
+            | ErrorCode::EngineInternal => codes.iter().any(|(k, _)| *k == c),
+        };
+        assert!(ErrorCode::ALL.into_iter().all(listed));
+        // `ALL` is what deserialisation searches: every code above must be in it.
+        assert_eq!(ErrorCode::ALL.to_vec(), codes.map(|(c, _)| c).to_vec());
+        assert!(serde_json::from_str::<ErrorCode>("\"nope\"").is_err());
         let body = ErrorBody {
             error: "no such API route".into(),
             code: ErrorCode::NotFound,

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Machine-readable reason, stable across releases (scripts and tests match on it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Deserialised by name through [`crate::wire`] (smaller WASM than a derived deserializer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     // Requests.
@@ -29,6 +30,32 @@ pub enum ErrorCode {
     ModelDisabled,
     ContextOverflow,
     EngineInternal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::BadQuery,
+        ErrorCode::BadBody,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::EmptyQuestion,
+        ErrorCode::QuestionTooLong,
+        ErrorCode::NotFound,
+        ErrorCode::BadHost,
+        ErrorCode::CrossOrigin,
+        ErrorCode::ModelMissing,
+        ErrorCode::ModelCorrupt,
+        ErrorCode::QueueFull,
+        ErrorCode::EngineNotBuilt,
+        ErrorCode::ModelDisabled,
+        ErrorCode::ContextOverflow,
+        ErrorCode::EngineInternal,
+    ];
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::wire::deserialize_by_name(d, ErrorCode::ALL)
+    }
 }
 
 /// Every error response of `/api/v1/*` and of the request guard.

@@ -99,7 +99,8 @@ impl InferenceProfile {
 /// An [`InferenceProfile`] setting the user can fix, as listed in [`ProfileReport::overridden`].
 /// On the wire it is the field's name: `"gpu_layers"`, `"threads"`, `"n_ctx"`, `"n_batch"`,
 /// `"use_mmap"`, `"use_mlock"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Deserialised by name through [`crate::wire`] (smaller WASM than a derived deserializer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileField {
     GpuLayers,
@@ -108,6 +109,23 @@ pub enum ProfileField {
     NBatch,
     UseMmap,
     UseMlock,
+}
+
+impl ProfileField {
+    pub const ALL: [ProfileField; 6] = [
+        ProfileField::GpuLayers,
+        ProfileField::Threads,
+        ProfileField::NCtx,
+        ProfileField::NBatch,
+        ProfileField::UseMmap,
+        ProfileField::UseMlock,
+    ];
+}
+
+impl<'de> Deserialize<'de> for ProfileField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::wire::deserialize_by_name(d, ProfileField::ALL)
+    }
 }
 
 /// The answer of `GET /api/v1/profile`.
@@ -189,14 +207,7 @@ mod tests {
             ProfileField::UseMmap => "use_mmap",
             ProfileField::UseMlock => "use_mlock",
         };
-        let all = [
-            ProfileField::GpuLayers,
-            ProfileField::Threads,
-            ProfileField::NCtx,
-            ProfileField::NBatch,
-            ProfileField::UseMmap,
-            ProfileField::UseMlock,
-        ];
+        let all = ProfileField::ALL;
         for f in all {
             let text = format!("\"{}\"", spelled(f));
             assert_eq!(serde_json::to_string(&f).expect("serialises"), text);

@@ -213,7 +213,7 @@ pub fn ChatPanel() -> impl IntoView {
                     id="strategy"
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        strategy.set(Strategy::ALL.into_iter().find(|s| wire::name(s) == v).unwrap_or_default())
+                        strategy.set(wire::find(Strategy::ALL, &v).unwrap_or_default())
                     }
                 >
                     {Strategy::ALL.map(|s| view! {
