@@ -381,6 +381,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn language_codes_are_the_wire_names() {
+        for l in [Lang::En, Lang::Ja] {
+            assert_eq!(l.code(), crate::wire::name(&l));
+            assert_eq!(Lang::from_code(l.code()), Some(l));
+        }
+    }
+
+    #[test]
     fn accept_language_honours_weights_and_regions() {
         assert_eq!(
             Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"),

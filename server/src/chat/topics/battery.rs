@@ -119,7 +119,7 @@ pub(super) fn buckets(state: &mut State) {
     match &state.snapshot().battery {
         Some(b) => {
             state.push("battery", pct_bucket(b.percent, BUCKET_PCT));
-            state.push("battery.state", Bucket::Name(format!("{:?}", b.state)));
+            state.push("battery.state", Bucket::Name(app::wire::name(&b.state)));
         }
         None => state.push("battery", Bucket::Missing),
     }
