@@ -13,16 +13,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
-use llama_cpp_2::context::params::LlamaContextParams;
-use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::sampling::LlamaSampler;
-use server::engine::{
-    backend, ChatMessage, Engine, EngineConfig, GenerateRequest, TokenEvent, Utf8Stream,
-};
+use server::engine::{ChatMessage, Engine, EngineConfig, GenerateRequest, TokenEvent};
+
+#[path = "bare.rs"]
+mod bare;
+use bare::Bare;
 
 const N_CTX: u32 = 2048;
 const N_BATCH: u32 = 512;
@@ -97,12 +94,12 @@ fn main() -> Result<()> {
     let mut bare = if args.engine_only {
         None
     } else {
-        Some(Bare::new(&args.model, threads)?)
+        Some(Bare::new(&args.model, N_CTX, N_BATCH, threads)?)
     };
 
     // Untimed warm-up of both paths (page cache, compute buffers, CPU clocks).
     if let Some(bare) = bare.as_mut() {
-        bare.run(&prompt, args.tokens)?;
+        bare.run(&prompt, args.tokens, 0.0, 0)?;
     }
     ours(&engine, &messages, args.tokens, true, None)?;
 
@@ -117,12 +114,12 @@ fn main() -> Result<()> {
         // Alternate who goes first so drift (thermal, background load) hits both alike.
         match bare.as_mut() {
             Some(bare) if round % 2 == 0 => {
-                b.push(bare.run(&prompt, args.tokens)?);
+                b.push(greedy(bare, &prompt, args.tokens)?);
                 a.push(ours(&engine, &messages, args.tokens, true, None)?);
             }
             Some(bare) => {
                 a.push(ours(&engine, &messages, args.tokens, true, None)?);
-                b.push(bare.run(&prompt, args.tokens)?);
+                b.push(greedy(bare, &prompt, args.tokens)?);
             }
             None => a.push(ours(&engine, &messages, args.tokens, true, None)?),
         }
@@ -288,94 +285,16 @@ fn ours(
     }
 }
 
-/// The reference: llama-cpp-2's `simple` example loop, nothing else.
-struct Bare {
-    // Field order matters: the context borrows the model and must drop first.
-    ctx: llama_cpp_2::context::LlamaContext<'static>,
-    model: &'static LlamaModel,
-    batch: LlamaBatch<'static>,
-}
-
-impl Bare {
-    fn new(path: &PathBuf, threads: u32) -> Result<Self> {
-        let backend = backend()?;
-        let params = LlamaModelParams::default().with_n_gpu_layers(0);
-        // Leaked: lives for the whole benchmark and lets the context borrow it simply.
-        let model: &'static LlamaModel = Box::leak(Box::new(
-            LlamaModel::load_from_file(backend, path, &params)
-                .map_err(|e| anyhow!("bare loop: loading the model: {e}"))?,
-        ));
-        let t = threads as i32;
-        let ctx = model
-            .new_context(
-                backend,
-                LlamaContextParams::default()
-                    .with_n_ctx(std::num::NonZeroU32::new(N_CTX))
-                    .with_n_batch(N_BATCH)
-                    .with_n_threads(t)
-                    .with_n_threads_batch(t),
-            )
-            .map_err(|e| anyhow!("bare loop: context: {e}"))?;
-        Ok(Bare {
-            ctx,
-            model,
-            batch: LlamaBatch::new(N_BATCH as usize, 1),
-        })
-    }
-
-    fn tokenize(&self, prompt: &str) -> Vec<llama_cpp_2::token::LlamaToken> {
-        self.model.vocab().tokenize(prompt.as_bytes(), true, true)
-    }
-
-    fn run(&mut self, prompt: &str, max_tokens: u32) -> Result<Sample> {
-        self.ctx.clear_kv_cache();
-        let t0 = Instant::now();
-        let tokens = self.tokenize(prompt);
-        self.batch.clear();
-        let last = tokens.len() - 1;
-        for (i, &t) in tokens.iter().enumerate() {
-            self.batch.add(t, i as i32, &[0], i == last)?;
-        }
-        self.ctx.decode(&mut self.batch)?;
-
-        let vocab = self.model.vocab();
-        let mut sampler = LlamaSampler::greedy();
-        let mut utf8 = Utf8Stream::new();
-        let mut text = String::new();
-        let mut pos = tokens.len() as i32;
-        let (mut first, mut last_at, mut n) = (None, t0, 0u32);
-        while n < max_tokens {
-            let token = sampler.sample(&self.ctx, self.batch.n_tokens() - 1);
-            let now = Instant::now();
-            if vocab.is_eog(token) {
-                break;
-            }
-            n += 1;
-            first.get_or_insert(now);
-            last_at = now;
-            text.push_str(&utf8.push(&vocab.token_to_piece(token, false, None)));
-            if n == max_tokens {
-                break;
-            }
-            self.batch.clear();
-            self.batch.add(token, pos, &[0], true)?;
-            self.ctx.decode(&mut self.batch)?;
-            pos += 1;
-        }
-        let first = first.unwrap_or(last_at);
-        let span = (last_at - first).as_secs_f64();
-        Ok(Sample {
-            ttft_ms: (first - t0).as_secs_f64() * 1e3,
-            decode_tps: if n > 1 && span > 0.0 {
-                f64::from(n - 1) / span
-            } else {
-                0.0
-            },
-            prompt_tokens: tokens.len() as u32,
-            cached_tokens: 0,
-            generated: n,
-        })
-    }
+/// The bare loop, greedy (the engine's answers here are greedy too).
+fn greedy(bare: &mut Bare, prompt: &str, tokens: u32) -> Result<Sample> {
+    let r = bare.run(prompt, tokens, 0.0, 0)?;
+    Ok(Sample {
+        ttft_ms: r.ttft_ms,
+        decode_tps: r.decode_tps,
+        prompt_tokens: r.prompt_tokens,
+        cached_tokens: 0,
+        generated: r.generated,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

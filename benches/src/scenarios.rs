@@ -22,12 +22,26 @@
 //!    the first answer and each section, over `--answers` more answers (KiB per answer), and at
 //!    the peak of `--clients` clients asking at once beside `--streams` live dashboards.
 //!
+//! 5. **Side by side** (`scenarios/sidebyside.rs`): the English scenarios on our host, a bare
+//!    llama-cpp-2 loop and llama-cpp-python (the prototype's stack), same model, rendered
+//!    prompt, threads and token cap; a follow-up question against our host with prefix reuse
+//!    off.
+//! 6. **Monitor overhead** (`scenarios/monitor.rs`): CPU and memory of our host and of Glances
+//!    over `--monitor-seconds` of polling, and their status endpoints under bounded load.
+//!
+//! 5 and 6 need the bench venv (`bash benches/python/setup.sh`: llama-cpp-python and Glances,
+//! pinned, under `~/.cache/mac-status/bench-venv`). A full run does them when it exists and
+//! otherwise prints that command and skips them; `--no-side-by-side`, `--no-monitor` skip
+//! them, `--side-by-side`, `--monitor` ask for them (also with `--quick`).
+//!
 //! `--quick` (< 2 min on 2 cores): the Japanese scenarios once, the host's default strategy
 //! (`balanced`) unless `--strategies` is given, start and loaded RSS only.
 //!
 //! Writes `benches/results/scenarios.json` (every run, the machine, the model, the commit) and
 //! `benches/results/scenarios.svg` (`scenarios.quick.*` with `--quick`), and prints Markdown.
 
+#[path = "bare.rs"]
+mod bare;
 #[path = "scenarios/chart.rs"]
 mod chart;
 #[path = "scenarios/client.rs"]
@@ -38,8 +52,14 @@ mod common;
 mod load;
 #[path = "scenarios/memory.rs"]
 mod memory;
+#[path = "scenarios/monitor.rs"]
+mod monitor;
+#[path = "scenarios/python.rs"]
+mod python;
 #[path = "scenarios/report.rs"]
 mod report;
+#[path = "scenarios/sidebyside.rs"]
+mod sidebyside;
 #[path = "scenarios/stats.rs"]
 mod stats;
 
@@ -108,6 +128,39 @@ struct Args {
     /// JSON output [default: benches/results/scenarios.json, scenarios.quick.json with --quick].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Compare with a bare llama-cpp-2 loop and llama-cpp-python [default: on in a full run
+    /// when the bench venv exists].
+    #[arg(long, overrides_with = "no_side_by_side")]
+    side_by_side: bool,
+    #[arg(long)]
+    no_side_by_side: bool,
+    /// Rounds of the side-by-side (each asks every English scenario and a follow-up).
+    #[arg(long, default_value_t = 3)]
+    side_by_side_runs: usize,
+    /// The strategy whose token cap and temperature the side-by-side uses.
+    #[arg(long, default_value = "speed")]
+    side_by_side_strategy: Strategy,
+    /// Measure the monitor's overhead beside Glances [default: on in a full run when the bench
+    /// venv exists].
+    #[arg(long, overrides_with = "no_monitor")]
+    monitor: bool,
+    #[arg(long)]
+    no_monitor: bool,
+    /// Seconds the monitors are polled.
+    #[arg(long, default_value_t = 60)]
+    monitor_seconds: u64,
+    /// Seconds between two polls of each monitor's full status.
+    #[arg(long, default_value_t = 2.0)]
+    monitor_poll_s: f64,
+    /// Loopback connections of the status endpoints' load test.
+    #[arg(long, default_value_t = 8)]
+    load_connections: usize,
+    /// Seconds of that load test.
+    #[arg(long, default_value_t = 10)]
+    load_seconds: u64,
+    /// The bench venv [default: $MAC_STATUS_BENCH_VENV, else ~/.cache/mac-status/bench-venv].
+    #[arg(long)]
+    venv: Option<PathBuf>,
     /// The child's side of the busy section: spin until the parent is gone.
     #[arg(long, hide = true)]
     burn: bool,
@@ -128,6 +181,11 @@ impl Args {
         } else {
             self.runs.max(1)
         }
+    }
+
+    /// Whether a section that needs the venv runs: asked for, or a full run not told otherwise.
+    fn wants(&self, on: bool, off: bool) -> bool {
+        !off && (on || !self.quick)
     }
 
     fn out(&self) -> PathBuf {
@@ -269,6 +327,49 @@ fn main() -> Result<()> {
     }
     host.stop();
 
+    let venv = python::venv_dir(args.venv.as_deref());
+    let wants_sbs = args.wants(args.side_by_side, args.no_side_by_side);
+    let wants_monitor = args.wants(args.monitor, args.no_monitor);
+    let venv_info = if wants_sbs || wants_monitor {
+        let info = python::venv_info(&venv);
+        if info.is_none() {
+            eprintln!(
+                "skipping the side-by-side and the monitor comparison: no bench venv at {}; set it up with\n\n    {}\n",
+                venv.display(),
+                python::SETUP_COMMAND
+            );
+        }
+        info
+    } else {
+        None
+    };
+    let side_by_side = match &venv_info {
+        Some(info) if wants_sbs => Some(sidebyside::run(&sidebyside::Setup {
+            spec: &spec,
+            model: &args.model,
+            venv: &venv,
+            venv_info: info.clone(),
+            scenarios: &scenarios,
+            strategy: args.side_by_side_strategy,
+            rounds: args.side_by_side_runs.max(1),
+        })?),
+        _ => None,
+    };
+    let monitor_overhead = match &venv_info {
+        Some(info) if wants_monitor => Some(monitor::run(
+            &spec,
+            &venv,
+            &info.glances,
+            &monitor::Plan {
+                seconds: args.monitor_seconds.max(1),
+                poll_every: Duration::from_secs_f64(args.monitor_poll_s.max(0.1)),
+                connections: args.load_connections.max(1),
+                load_seconds: args.load_seconds.max(1),
+            },
+        )?),
+        _ => None,
+    };
+
     let report = Report {
         command: std::iter::once("cargo run --release -p benches --bin scenarios --".into())
             .chain(std::env::args().skip(1))
@@ -298,8 +399,8 @@ fn main() -> Result<()> {
         busy,
         mix,
         memory,
-        side_by_side: None,
-        monitor_overhead: None,
+        side_by_side,
+        monitor_overhead,
     };
     let out = args.out();
     if let Some(dir) = out.parent() {
@@ -503,4 +604,44 @@ fn draw_chart(report: &Report, path: &Path) -> Result<()> {
         report.settings.runs
     );
     chart::draw(path, &title, &series, &groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(flags: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("scenarios").chain(flags.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn comparisons_run_in_a_full_run_unless_told_otherwise() {
+        let wants = |a: &Args| {
+            (
+                a.wants(a.side_by_side, a.no_side_by_side),
+                a.wants(a.monitor, a.no_monitor),
+            )
+        };
+        assert_eq!(wants(&args(&[])), (true, true));
+        assert_eq!(wants(&args(&["--quick"])), (false, false));
+        assert_eq!(
+            wants(&args(&["--quick", "--side-by-side", "--monitor"])),
+            (true, true)
+        );
+        assert_eq!(
+            wants(&args(&["--no-side-by-side", "--no-monitor"])),
+            (false, false)
+        );
+        let a = args(&[
+            "--monitor-seconds",
+            "10",
+            "--side-by-side-strategy",
+            "balanced",
+        ]);
+        assert_eq!(
+            (a.monitor_seconds, a.side_by_side_strategy),
+            (10, Strategy::Balanced)
+        );
+        assert_eq!(args(&[]).side_by_side_strategy, Strategy::Speed);
+    }
 }

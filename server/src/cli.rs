@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Override: lock the model in RAM.
     #[arg(long, env = "MAC_STATUS_MLOCK", global = true)]
     pub mlock: Option<bool>,
+    /// Benchmarks only: evaluate every prompt whole, never reusing the KV cache of the
+    /// previous one (measures what prefix reuse saves). Hidden from `--help`.
+    #[arg(long, global = true, hide = true)]
+    pub no_prefix_reuse: bool,
 }
 
 /// The config file's shape.
@@ -165,6 +169,8 @@ pub struct Settings {
     pub model_languages: Option<Vec<Lang>>,
     pub strategy: Strategy,
     pub overrides: Overrides,
+    /// `false` only with the benchmarks' `--no-prefix-reuse`.
+    pub prefix_reuse: bool,
 }
 
 impl Settings {
@@ -223,6 +229,7 @@ impl ServeArgs {
             model_languages: self.model_languages.clone().or(file.model_languages),
             strategy: self.strategy.or(file.strategy).unwrap_or_default(),
             overrides,
+            prefix_reuse: !self.no_prefix_reuse,
         })
     }
 
@@ -265,6 +272,9 @@ impl ServeArgs {
         if self.no_model {
             out.push("--no-model".into());
         }
+        if self.no_prefix_reuse {
+            out.push("--no-prefix-reuse".into());
+        }
         out
     }
 }
@@ -285,6 +295,18 @@ mod tests {
         assert_eq!(s.model, Some(PathBuf::from(DEFAULT_MODEL)));
         assert_eq!(s.strategy, Strategy::Balanced);
         assert!(s.overrides.is_empty());
+        assert!(s.prefix_reuse);
+    }
+
+    #[test]
+    fn prefix_reuse_is_on_unless_a_benchmark_turns_it_off() {
+        let cli = Cli::try_parse_from(["mac-status", "--no-prefix-reuse"]).unwrap();
+        assert!(!cli.serve.resolve().unwrap().prefix_reuse);
+        assert_eq!(cli.serve.to_args(), ["--no-prefix-reuse"]);
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("prefix-reuse"), "hidden from users");
     }
 
     #[test]

@@ -136,6 +136,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 n_gpu_layers: p.gpu_layers,
                 use_mmap: p.use_mmap,
                 use_mlock: p.use_mlock,
+                prefix_reuse: settings.prefix_reuse,
                 ..EngineConfig::new(path)
             };
             let started = std::time::Instant::now();

@@ -161,6 +161,30 @@ fn second_question_reuses_the_system_prompt() {
 }
 
 #[test]
+fn without_prefix_reuse_a_follow_up_evaluates_its_whole_prompt() {
+    // Its own engine (the switch is a load-time setting); the lock keeps the timing tests of
+    // the shared one from running beside it.
+    let _g = EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cfg = EngineConfig::new(common::model_path());
+    cfg.prefix_reuse = false;
+    let engine = Engine::load(cfg).expect("the default model loads");
+    let first = ask(&engine, request("How much memory is used?", 8)).report;
+    let follow_up = ask(&engine, request("Is the battery charging?", 8)).report;
+    let again = ask(&engine, request("Is the battery charging?", 8)).report;
+    eprintln!(
+        "first: {:?}\nfollow-up: {:?}",
+        first.timings, follow_up.timings
+    );
+    assert_eq!(
+        follow_up.timings.cached_tokens, 0,
+        "{:?}",
+        follow_up.timings
+    );
+    assert_eq!(again.timings.cached_tokens, 0, "{:?}", again.timings);
+    assert_eq!(again.text, follow_up.text, "the same answer, only slower");
+}
+
+#[test]
 fn deadline_cuts_a_long_answer_and_keeps_the_text() {
     let (_g, engine) = engine();
     let question = "Write a very long, detailed story about a Mac that runs out of memory.";

@@ -1,6 +1,6 @@
 //! What the benchmark found, as one [`Report`]: written as JSON for machines and rendered as
 //! Markdown for people. Sections a run skipped are `None`; the side-by-side comparisons of
-//! issue 9 (parts 4 and 5) have their places here, filled by the code that will measure them.
+//! issue 9 (parts 4 and 5) are measured and rendered by `sidebyside.rs` and `monitor.rs`.
 
 use std::fmt::Write as _;
 
@@ -8,6 +8,8 @@ use app::chat::Strategy;
 use serde::Serialize;
 
 use super::client::Run;
+use super::monitor::MonitorOverhead;
+use super::sidebyside::SideBySide;
 use super::stats::Summary;
 use crate::common::Machine;
 
@@ -236,11 +238,10 @@ pub struct Report {
     pub mix: Option<Mix>,
     pub memory: Memory,
     /// Issue 9 part 4: our host beside a bare llama-cpp-2 loop and llama-cpp-python (same
-    /// model, prompt, threads, token cap). Not measured by this bench yet.
-    pub side_by_side: Option<serde_json::Value>,
-    /// Issue 9 part 5: the monitor's CPU, memory and status latency beside Glances. Not
-    /// measured by this bench yet.
-    pub monitor_overhead: Option<serde_json::Value>,
+    /// model, prompt, threads, token cap).
+    pub side_by_side: Option<SideBySide>,
+    /// Issue 9 part 5: the monitor's CPU, memory and status latency beside Glances.
+    pub monitor_overhead: Option<MonitorOverhead>,
 }
 
 /// "busy (1 core)": the condition's name in tables and the chart.
@@ -314,6 +315,12 @@ impl Report {
             md.push_str(&mix_table(mix));
         }
         md.push_str(&memory_table(&self.memory));
+        if let Some(s) = &self.side_by_side {
+            md.push_str(&s.markdown());
+        }
+        if let Some(m) = &self.monitor_overhead {
+            md.push_str(&m.markdown());
+        }
         md
     }
 }

@@ -542,6 +542,9 @@ impl<'m> Worker<'m> {
             last_token: None,
         };
 
+        if !self.cfg.prefix_reuse {
+            self.reset_cache();
+        }
         // Reuse the cached prefix, but always evaluate the last prompt token again: its logits
         // are what the first answer token is sampled from.
         let mut reuse = common_prefix_len(&self.cached, tokens).min(tokens.len() - 1);

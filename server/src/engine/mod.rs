@@ -46,6 +46,10 @@ pub struct EngineConfig {
     pub use_mlock: bool,
     /// Requests that may wait behind the running one before `generate` says `QueueFull`.
     pub queue_capacity: usize,
+    /// Reuse the KV cache of the longest common prefix with the previous prompt. Off only to
+    /// measure what reuse saves (the host's hidden `--no-prefix-reuse`): every prompt is then
+    /// evaluated whole.
+    pub prefix_reuse: bool,
 }
 
 impl EngineConfig {
@@ -61,6 +65,7 @@ impl EngineConfig {
             use_mmap: true,
             use_mlock: false,
             queue_capacity: 4,
+            prefix_reuse: true,
         }
     }
 }
