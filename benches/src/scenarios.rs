@@ -208,7 +208,8 @@ fn main() -> Result<()> {
     let t_bench = Instant::now();
     let tsv = std::fs::read_to_string(&args.scenarios)
         .with_context(|| format!("reading {}", args.scenarios.display()))?;
-    let mut scenarios = report::parse_scenarios(&tsv)?;
+    let all_scenarios = report::parse_scenarios(&tsv)?;
+    let mut scenarios = all_scenarios.clone();
     if args.quick {
         scenarios.retain(|s| s.lang == "ja");
     }
@@ -349,10 +350,13 @@ fn main() -> Result<()> {
             model: &args.model,
             venv: &venv,
             venv_info: info.clone(),
-            scenarios: &scenarios,
+            // The English ones, also with `--quick` (which keeps the Japanese for the rest).
+            scenarios: &all_scenarios,
             strategy: args.side_by_side_strategy,
             rounds: args.side_by_side_runs.max(1),
-        })?),
+        }))
+        .transpose()
+        .unwrap_or_else(|e| skipped("the side-by-side", e)),
         _ => None,
     };
     let monitor_overhead = match &venv_info {
@@ -366,7 +370,9 @@ fn main() -> Result<()> {
                 connections: args.load_connections.max(1),
                 load_seconds: args.load_seconds.max(1),
             },
-        )?),
+        ))
+        .transpose()
+        .unwrap_or_else(|e| skipped("the monitor comparison", e)),
         _ => None,
     };
 
@@ -418,6 +424,16 @@ fn main() -> Result<()> {
         t_bench.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A comparison that failed (a broken venv, a child that died): said, and left out of the
+/// report rather than losing the sections already measured.
+fn skipped<T>(what: &str, e: anyhow::Error) -> Option<T> {
+    eprintln!(
+        "{what} failed and is left out: {e:#}\n(re-run `{}` if the venv is broken)",
+        python::SETUP_COMMAND
+    );
+    None
 }
 
 /// Asks, and turns a failed request into a failed run (so one glitch does not waste a long
