@@ -50,6 +50,11 @@ impl std::str::FromStr for Strategy {
 pub struct Turn {
     pub question: String,
     pub answer: String,
+    /// The findings that answer was given (its `diagnosis` event). With them the host renders
+    /// the earlier turn exactly as it prompted it then, so a follow-up reuses the model's cache
+    /// for the whole earlier exchange instead of only the system prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 /// `POST /api/v1/chat` body.

@@ -513,3 +513,58 @@ fn the_prefix_of_the_previous_prompt_is_reused() {
     );
     assert!(t2.cached_tokens < t2.prompt_tokens);
 }
+
+/// A follow-up sent the way the browser sends it (the earlier question, answer and findings)
+/// finds the whole earlier exchange in the model's cache: only its own message is evaluated.
+#[test]
+fn a_follow_up_reuses_the_whole_earlier_exchange() {
+    let h = host();
+    let first = collect(
+        h.addr,
+        r#"{"question": "Why is my Mac slow?", "strategy": "speed", "cache": "bypass"}"#,
+    );
+    let (_, _, findings, explanation, _) = head(&first);
+    assert!(explanation.follows(), "{explanation:?}");
+    let Some(ChatEvent::Done {
+        answer, timings, ..
+    }) = first.last()
+    else {
+        panic!("{first:?}")
+    };
+    let turn = app::chat::Turn {
+        question: "Why is my Mac slow?".into(),
+        answer: answer.clone(),
+        findings: findings.to_vec(),
+    };
+    let body = serde_json::json!({
+        "question": "What should I do about it?",
+        "strategy": "speed",
+        "cache": "bypass",
+        "history": [turn],
+    });
+    let second = collect(h.addr, &body.to_string());
+    let Some(ChatEvent::Done { timings: t2, .. }) = second.last() else {
+        panic!("{second:?}")
+    };
+    // The previous prompt is reused in full, and (most of) the answer after it.
+    assert!(
+        t2.cached_tokens >= timings.prompt_tokens,
+        "cached {} of {}, the first prompt had {}",
+        t2.cached_tokens,
+        t2.prompt_tokens,
+        timings.prompt_tokens
+    );
+    // Without the findings the earlier question reads differently: only the system prompt.
+    let bare = serde_json::json!({
+        "question": "What should I do about it?",
+        "strategy": "speed",
+        "cache": "bypass",
+        "history": [{"question": "Why is my Mac slow?", "answer": answer}],
+    });
+    collect(h.addr, &body.to_string());
+    let third = collect(h.addr, &bare.to_string());
+    let Some(ChatEvent::Done { timings: t3, .. }) = third.last() else {
+        panic!("{third:?}")
+    };
+    assert!(t3.cached_tokens < timings.prompt_tokens, "{t3:?}");
+}

@@ -378,13 +378,14 @@ fn start_request(
         let finished = answer.with_untracked(|a| {
             a.as_ref()
                 .filter(|a| a.done.is_some())
-                .map(|a| a.text.clone())
+                .map(|a| (a.text.clone(), a.findings.clone()))
         });
-        if let Some(text) = finished {
+        if let Some((text, findings)) = finished {
             turns.update(|t| {
                 t.push(Turn {
                     question,
                     answer: text,
+                    findings,
                 });
                 let excess = t.len().saturating_sub(KEEP_TURNS);
                 t.drain(..excess);

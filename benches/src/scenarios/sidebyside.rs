@@ -487,9 +487,11 @@ fn one(
     // The follow-up: each host continues its own conversation; llama-cpp-python gets our
     // host's follow-up prompt, after its own answer to the first one (as our host had).
     let follow = row.follow_up.clone();
+    // The history goes back as the browser sends it: question, answer and the findings given.
     let history = [Turn {
         question: q.clone(),
         answer: first.answer.clone(),
+        findings: first.findings.clone(),
     }];
     match ask_host(ours.port, &follow, &history, s.strategy) {
         Ok(a) => {
@@ -506,9 +508,11 @@ fn one(
         Err(e) => row.follow_ours.push(Err(e)),
     }
     if let Some(answer) = off_answer {
+        // Same layout as ours (the findings of the same moment), so only the reuse differs.
         let history = [Turn {
             question: q,
             answer,
+            findings: first.findings.clone(),
         }];
         row.follow_ours_no_reuse
             .push(ask_host(off.port, &follow, &history, s.strategy).map(|a| a.sample));

@@ -386,6 +386,7 @@ mod tests {
         let turn = |answer: &str| Turn {
             question: "Why is my Mac slow?".into(),
             answer: answer.into(),
+            findings: Vec::new(),
         };
         let intents = detect(q);
         let after_a = key(
@@ -409,6 +410,7 @@ mod tests {
         let again = Turn {
             question: "  why is my mac SLOW ".into(),
             answer: "Safari is busy. ".into(),
+            findings: Vec::new(),
         };
         assert_eq!(after_a, key(q, &[again], &intents, Strategy::Balanced, &s));
     }

@@ -13,8 +13,8 @@
 //!
 //! ```text
 //! [system]     SYSTEM_PROMPT                      ← fixed bytes, always message 1
-//! [user]       earlier question 1                 ← at most MAX_HISTORY_TURNS turns,
-//! [assistant]  earlier answer 1                     oldest first
+//! [user]       earlier findings 1 + question 1    ← at most MAX_HISTORY_TURNS turns,
+//! [assistant]  earlier answer 1                     oldest first, as they were prompted
 //! …
 //! [user]       Findings (measured, correct):
 //!              - CPU is 82 % busy; node (40 %) …
@@ -29,8 +29,9 @@
 //! - The system prompt is a constant, alone in its message: its rendered tokens are identical
 //!   every time and never recomputed.
 //! - The findings change with every sample, so they go into the *last* user message, after the
-//!   history: a follow-up question reuses the cache for the system prompt *and* every earlier
-//!   turn that the previous request already had.
+//!   history. An earlier turn is rendered exactly as it was prompted (its findings come back
+//!   from the client with it), so the previous request's prompt and answer are a prefix of the
+//!   follow-up's: the follow-up evaluates only its own message.
 //! - Findings right next to the question is also what a small model reads best.
 //! - One user message per turn keeps strict user/assistant alternation, which some chat
 //!   templates require.
@@ -41,8 +42,8 @@
 use app::chat::{Finding, Turn};
 use app::i18n::Lang;
 
-use super::diagnosis;
 use super::facts::one_line;
+use super::{diagnosis, intent};
 use crate::engine::{ChatMessage, Role};
 
 /// The fixed first message. Never format anything into it: its bytes must be identical on
@@ -179,15 +180,42 @@ pub fn build(
 ) -> Vec<ChatMessage> {
     let mut messages = vec![ChatMessage::system(SYSTEM_PROMPT)];
     for t in recent_turns(history) {
-        messages.push(ChatMessage::user(t.question.trim()));
+        messages.push(ChatMessage::user(earlier_question(t)));
         messages.push(ChatMessage::assistant(t.answer.trim()));
     }
+    messages.push(ChatMessage::user(
+        question_message(question, urgent, findings, lang).render(),
+    ));
+    messages
+}
+
+/// An earlier question as it was asked: with the findings it was given (when the client sent
+/// them back), rendered exactly as [`build`] rendered it then — same language and urgency,
+/// which the question itself decides — so the engine finds the whole earlier exchange in its
+/// cache. Without findings, the bare question.
+fn earlier_question(t: &Turn) -> String {
+    if t.findings.is_empty() {
+        return t.question.trim().to_owned();
+    }
+    let urgent = intent::detect(&t.question).is_urgent();
+    let lang = intent::detect_language(&t.question);
+    question_message(&t.question, urgent, &t.findings, lang).render()
+}
+
+/// The user message for a question: the findings in `lang` (the language the model will
+/// write), the question and the instruction (one sentence when urgent).
+fn question_message(
+    question: &str,
+    urgent: bool,
+    findings: &[Finding],
+    lang: Lang,
+) -> FinalMessage {
     let instruction = if urgent {
         Label::UrgentInstruction
     } else {
         Label::Instruction
     };
-    let last = FinalMessage {
+    FinalMessage {
         header: Some(label(lang, Label::Header)),
         lines: findings
             .iter()
@@ -196,9 +224,7 @@ pub fn build(
         question_prefix: label(lang, Label::Question),
         question: question.trim().to_owned(),
         instruction: label(lang, instruction).to_owned(),
-    };
-    messages.push(ChatMessage::user(last.render()));
-    messages
+    }
 }
 
 fn total_tokens(messages: &[ChatMessage], count: &impl Fn(&str) -> usize) -> usize {
@@ -343,6 +369,41 @@ mod tests {
         Turn {
             question: q.into(),
             answer: a.into(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// A follow-up's prompt starts with the previous prompt, message for message, then the
+    /// previous answer: the engine's cache holds all of it.
+    #[test]
+    fn an_earlier_turn_with_its_findings_is_rendered_as_it_was_prompted() {
+        for (q1, q2, lang) in [
+            ("Why is my Mac slow?", "What should I quit?", Lang::En),
+            ("緊急：CPUが100%", "どうすればいい？", Lang::Ja),
+        ] {
+            let urgent = crate::chat::intent::detect(q1).is_urgent();
+            let first = build(q1, urgent, &findings(), &[], lang);
+            let earlier = Turn {
+                question: q1.into(),
+                answer: "Node is busy.".into(),
+                findings: findings(),
+            };
+            let second = build(
+                q2,
+                false,
+                &findings()[..1],
+                std::slice::from_ref(&earlier),
+                lang,
+            );
+            assert_eq!(second[..first.len()], first[..], "{q1}");
+            assert_eq!(second[first.len()], ChatMessage::assistant("Node is busy."));
+            // Without its findings the earlier turn is the bare question, as before.
+            let bare = Turn {
+                findings: Vec::new(),
+                ..earlier
+            };
+            let third = build(q2, false, &[], &[bare], lang);
+            assert_eq!(third[1], ChatMessage::user(q1));
         }
     }
 
