@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
-cargo leptos build --release
+# --precompress: brotli and gzip beside each file, served as they are (1.3 MB of WASM is 0.37 MB).
+cargo leptos build --release --precompress
 PORT="${PORT:-3000}"
 exec "$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --site-root "$ROOT/target/site" "$@"
