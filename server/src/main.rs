@@ -18,7 +18,7 @@ use server::{
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -29,21 +29,39 @@ fn main() -> anyhow::Result<()> {
     let settings = cli.serve.resolve()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            security::check_bind(settings.addr)?;
+            // Bind before anything costly: with the port taken (another copy already running),
+            // exit at once, without loading the model, and with the status the service files
+            // say not to restart on — a restart cannot free the port.
+            let listener = match std::net::TcpListener::bind(settings.addr) {
+                Ok(l) => l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    tracing::error!(
+                        "{} is already in use (is Mac Status already running? `mac-status service status`); choose another with --addr",
+                        settings.addr
+                    );
+                    return Ok(std::process::ExitCode::from(service::EXIT_NO_RESTART));
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot listen on {}", settings.addr))
+                }
+            };
+            listener.set_nonblocking(true)?;
             // Server rendering nests deeply; a roomier stack keeps debug builds from overflowing.
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_stack_size(8 * 1024 * 1024)
                 .build()?
-                .block_on(serve(settings))
+                .block_on(serve(settings, listener))?;
         }
         Command::Profile => {
             let report = hardware::report(hardware::detect(), &settings.overrides)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
         }
-        Command::Model { action } => model(action),
-        Command::Service { action } => service_cmd(action, &cli.serve),
+        Command::Model { action } => model(action)?,
+        Command::Service { action } => service_cmd(action, &cli.serve)?,
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn model(action: ModelAction) -> anyhow::Result<()> {
@@ -118,8 +136,7 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    security::check_bind(settings.addr)?;
+async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
     let metrics = MetricsHub::start(settings.metrics_config());
     let report = hardware::report(hardware::detect(), &settings.overrides)?;
     for reason in &report.reasons {
@@ -177,9 +194,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
     };
     let app = routes::router(state);
-    let listener = tokio::net::TcpListener::bind(settings.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!("Mac Status is running at http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -45,6 +45,11 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+/// The exit status for a problem a restart cannot fix (the port is taken): `EX_CONFIG` from
+/// `sysexits.h`. The systemd unit lists it in `RestartPreventExitStatus`; the LaunchAgent
+/// restarts on a crash only, never on a clean exit with a status.
+pub const EXIT_NO_RESTART: u8 = 78;
+
 /// The LaunchAgent property list. `KeepAlive` on crash only, `Background` process type so the
 /// system schedules the monitor politely, logs in `~/Library/Logs`.
 pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
@@ -72,8 +77,8 @@ pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
 	<true/>
 	<key>KeepAlive</key>
 	<dict>
-		<key>SuccessfulExit</key>
-		<false/>
+		<key>Crashed</key>
+		<true/>
 	</dict>
 	<key>ProcessType</key>
 	<string>Background</string>
@@ -112,12 +117,14 @@ pub fn systemd_unit(spec: &ServiceSpec) -> String {
          ExecStart={exec}\n\
          WorkingDirectory={wd}\n\
          Restart=on-failure\n\
+         RestartPreventExitStatus={no_restart}\n\
          RestartSec=2\n\
          Nice=10\n\
          \n\
          [Install]\n\
          WantedBy=default.target\n",
         wd = spec.working_dir.to_string_lossy(),
+        no_restart = EXIT_NO_RESTART,
     )
 }
 
@@ -308,7 +315,11 @@ mod tests {
         );
         assert_eq!(dict["RunAtLoad"].as_boolean(), Some(true));
         let keep = dict["KeepAlive"].as_dictionary().unwrap();
-        assert_eq!(keep["SuccessfulExit"].as_boolean(), Some(false));
+        assert_eq!(keep["Crashed"].as_boolean(), Some(true));
+        assert!(
+            keep.get("SuccessfulExit").is_none(),
+            "a clean exit is never restarted"
+        );
         assert_eq!(
             dict["StandardErrorPath"].as_string(),
             Some("/Users/kei/Library/Logs/mac-status.log")
@@ -329,6 +340,7 @@ mod tests {
             r#""/Users/kei/Apps/Mac Status/mac-status" "--addr" "127.0.0.1:3000" "--model" "/Users/kei/models/a&b <1>.gguf" "100%%\"x\"""#
         );
         assert!(unit.contains("\nRestart=on-failure\n"));
+        assert!(unit.contains(&format!("\nRestartPreventExitStatus={EXIT_NO_RESTART}\n")));
         assert!(unit.contains("[Install]\nWantedBy=default.target\n"));
     }
 
