@@ -37,6 +37,44 @@ pub struct HostSpec {
     pub extra: Vec<String>,
 }
 
+impl HostSpec {
+    /// The same host without a model (`--no-model`): the dashboard only.
+    pub fn dashboard_only(&self) -> HostSpec {
+        HostSpec {
+            model: None,
+            no_model: true,
+            ..self.clone()
+        }
+    }
+}
+
+// The flags every bench that starts the host takes (flattened into its `Args`). A plain
+// comment: a doc comment here would become the `--help` text of a bench without its own.
+#[derive(clap::Args, Debug)]
+pub struct HostArgs {
+    /// The host binary (built by `cargo leptos build --release`).
+    #[arg(long, default_value = "target/release/mac-status")]
+    pub binary: PathBuf,
+    #[arg(long, default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// More host flags, passed through verbatim, e.g. `--host-arg=--model-languages=ja,en`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub host_arg: Vec<String>,
+}
+
+impl HostArgs {
+    /// How to start the host these flags describe, with `model` (or none: `no_model`).
+    pub fn spec(&self, model: Option<PathBuf>, no_model: bool) -> HostSpec {
+        HostSpec {
+            binary: self.binary.clone(),
+            site_root: self.site_root.clone(),
+            model,
+            no_model,
+            extra: self.host_arg.clone(),
+        }
+    }
+}
+
 /// The running host; killed (and reaped) when dropped, so an error or a panic in the bench
 /// never leaves it behind.
 pub struct Host {

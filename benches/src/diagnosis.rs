@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use app::chat::{ChatEvent, Explanation};
 use clap::Parser;
-use common::{Host, HostSpec};
+use common::{Host, HostArgs};
 use server::chat::{check, intent::japanese_share};
 
 #[derive(Parser)]
@@ -33,10 +33,8 @@ struct Args {
     /// Times each of the sixteen questions is asked in each latency phase.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    #[arg(long, default_value = "target/release/mac-status")]
-    binary: PathBuf,
-    #[arg(long, default_value = "target/site")]
-    site_root: PathBuf,
+    #[command(flatten)]
+    host: HostArgs,
     #[arg(long, default_value = "models/SmolLM2-135M-Instruct-Q4_1.gguf")]
     model: PathBuf,
     #[arg(long, default_value = "benches/scenarios.tsv")]
@@ -112,16 +110,7 @@ fn main() -> Result<()> {
         })
         .collect();
 
-    let host = Host::start(
-        &HostSpec {
-            binary: args.binary.clone(),
-            site_root: args.site_root.clone(),
-            model: Some(args.model.clone()),
-            no_model: false,
-            extra: Vec::new(),
-        },
-        |_, _| {},
-    )?;
+    let host = Host::start(&args.host.spec(Some(args.model.clone()), false), |_, _| {})?;
     // A minute of history, so the rules judge "sustained" as they do for a user.
     eprintln!("host up; waiting 30 s for history…");
     thread::sleep(Duration::from_secs(30));

@@ -25,21 +25,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use anyhow::Result;
 use clap::Parser;
-use common::{Host, HostSpec};
+use common::{Host, HostArgs};
 
 #[derive(Parser)]
 struct Args {
     /// Seconds measured in each scenario.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// The host binary (built by `cargo leptos build --release`).
-    #[arg(long, default_value = "target/release/mac-status")]
-    binary: PathBuf,
-    #[arg(long, default_value = "target/site")]
-    site_root: PathBuf,
-    /// Extra arguments for the host (e.g. `--no-model`).
-    #[arg(long, allow_hyphen_values = true)]
-    host_arg: Vec<String>,
+    #[command(flatten)]
+    host: HostArgs,
     /// Write the results as JSON here.
     #[arg(long, default_value = "benches/results/overhead.json")]
     out: PathBuf,
@@ -97,16 +91,7 @@ fn main() -> Result<()> {
 }
 
 fn scenario(args: &Args, with_dashboard: bool, no_model: bool) -> Result<Usage> {
-    let host = Host::start(
-        &HostSpec {
-            binary: args.binary.clone(),
-            site_root: args.site_root.clone(),
-            model: None,
-            no_model,
-            extra: args.host_arg.clone(),
-        },
-        |_, _| {},
-    )?;
+    let host = Host::start(&args.host.spec(None, no_model), |_, _| {})?;
     // Let start-up (model warm-up, first samples) finish before measuring.
     thread::sleep(Duration::from_secs(3));
     let stop = Arc::new(AtomicBool::new(false));

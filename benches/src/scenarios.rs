@@ -72,7 +72,7 @@ use app::chat::Strategy;
 use clap::Parser;
 
 use client::Run;
-use common::{Host, HostSpec, Machine};
+use common::{Host, HostArgs, Machine};
 use report::{Cell, Condition, Memory, Mix, ModelFile, Report, Scenario, Settings};
 use stats::{Summary, XorShift};
 
@@ -91,14 +91,8 @@ struct Args {
     /// The GGUF model the host loads.
     #[arg(long, default_value = server::cli::DEFAULT_MODEL)]
     model: PathBuf,
-    /// The host binary (built by `cargo leptos build --release`).
-    #[arg(long, default_value = "target/release/mac-status")]
-    binary: PathBuf,
-    #[arg(long, default_value = "target/site")]
-    site_root: PathBuf,
-    /// More host flags, e.g. `--host-arg=--model-languages=ja,en`.
-    #[arg(long, allow_hyphen_values = true)]
-    host_arg: Vec<String>,
+    #[command(flatten)]
+    host: HostArgs,
     #[arg(long, default_value = "benches/scenarios.tsv")]
     scenarios: PathBuf,
     /// Cores kept busy in the busy section (0 skips it).
@@ -223,26 +217,13 @@ fn main() -> Result<()> {
         );
     }
     let strategies = args.strategies();
-    let spec = HostSpec {
-        binary: args.binary.clone(),
-        site_root: args.site_root.clone(),
-        model: Some(args.model.clone()),
-        no_model: false,
-        extra: args.host_arg.clone(),
-    };
+    let spec = args.host.spec(Some(args.model.clone()), false);
     let mut memory = Memory::default();
 
     // The host alone: it loads its model before it listens, so "after start, before the
     // model" is measured on a dashboard-only host.
     {
-        let bare = Host::start(
-            &HostSpec {
-                model: None,
-                no_model: true,
-                ..spec.clone()
-            },
-            |_, _| {},
-        )?;
+        let bare = Host::start(&spec.dashboard_only(), |_, _| {})?;
         thread::sleep(Duration::from_millis(500));
         memory.started_no_model_kib = bare.rss_kib().ok();
         bare.stop();
@@ -399,7 +380,7 @@ fn main() -> Result<()> {
             answers: memory.answers.as_ref().map_or(0, |g| g.answers),
             mix_repeat: mix.as_ref().map_or(0, |m| m.repeat),
             seed: args.seed,
-            host_args: args.host_arg.clone(),
+            host_args: args.host.host_arg.clone(),
         },
         idle,
         busy,

@@ -2,7 +2,7 @@
 //! UI sends, Server-Sent Events parsed as they arrive, and one [`Run`] per answer with the
 //! moment each event arrived.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -188,10 +188,23 @@ pub fn ask(port: u16, question: &str, strategy: Option<Strategy>, bypass: bool) 
         .header("accept", "text/event-stream")
         .send(&body(question, strategy, bypass))
         .with_context(|| format!("asking {question:?}"))?;
-    let mut reader = BufReader::new(resp.into_body().into_reader());
-    let mut frames = SseFrames::default();
     let mut run = Run::default();
-    let mut line = String::new();
+    read_answer(resp.into_body().into_reader(), t0, question, |at_ms, ev| {
+        Ok(apply(&mut run, ev, at_ms).then(|| std::mem::take(&mut run)))
+    })
+}
+
+/// Reads the event stream of the answer to `question`, handing `on_event` each chat event
+/// with its arrival in milliseconds since `t0`, until `on_event` returns a value (at `done`).
+/// The stream ending before that is an error.
+pub fn read_answer<T>(
+    body: impl Read,
+    t0: Instant,
+    question: &str,
+    mut on_event: impl FnMut(f64, ChatEvent) -> Result<Option<T>>,
+) -> Result<T> {
+    let mut reader = BufReader::new(body);
+    let (mut frames, mut line) = (SseFrames::default(), String::new());
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
@@ -203,8 +216,8 @@ pub fn ask(port: u16, question: &str, strategy: Option<Strategy>, bypass: bool) 
         let at_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let ev: ChatEvent =
             serde_json::from_str(&data).with_context(|| format!("bad chat event {data:?}"))?;
-        if apply(&mut run, ev, at_ms) {
-            return Ok(run);
+        if let Some(done) = on_event(at_ms, ev)? {
+            return Ok(done);
         }
     }
 }

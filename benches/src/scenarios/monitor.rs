@@ -341,14 +341,7 @@ pub fn run(
     plan: &Plan,
 ) -> Result<MonitorOverhead> {
     let ours = Host::start(spec, |_, _| {})?;
-    let dash = Host::start(
-        &HostSpec {
-            model: None,
-            no_model: true,
-            ..spec.clone()
-        },
-        |_, _| {},
-    )?;
+    let dash = Host::start(&spec.dashboard_only(), |_, _| {})?;
     let glances = Glances::start(venv)?;
     // A couple of refreshes behind each before anything is measured.
     thread::sleep(Duration::from_secs(3));

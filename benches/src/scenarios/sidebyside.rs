@@ -28,7 +28,6 @@
 //! hosts and to llama-cpp-python. English only: the default model writes English, and a
 //! Japanese question is answered by the computed diagnosis alone.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,7 +38,7 @@ use serde::Serialize;
 use server::chat::{intent, plan, prompt};
 use server::engine::{Engine, EngineConfig};
 
-use super::client::SseFrames;
+use super::client::read_answer;
 use super::python::{Prototype, VenvInfo};
 use super::report::{fmt_ms, Scenario};
 use super::stats::Summary;
@@ -214,19 +213,9 @@ fn ask_host(port: u16, question: &str, history: &[Turn], strategy: Strategy) -> 
         .header("content-type", "application/json")
         .send(&body)
         .with_context(|| format!("asking {question:?}"))?;
-    let mut reader = BufReader::new(resp.into_body().into_reader());
-    let (mut frames, mut line) = (SseFrames::default(), String::new());
     let (mut first, mut findings) = (None, Vec::new());
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            bail!("the answer to {question:?} ended without a done event");
-        }
-        let Some(data) = frames.push_line(&line) else {
-            continue;
-        };
-        let at = t0.elapsed().as_secs_f64() * 1e3;
-        match serde_json::from_str::<ChatEvent>(&data)? {
+    read_answer(resp.into_body().into_reader(), t0, question, |at, ev| {
+        match ev {
             ChatEvent::Diagnosis { findings: f, .. } => findings = f,
             ChatEvent::Token { .. } => {
                 first.get_or_insert(at);
@@ -237,16 +226,17 @@ fn ask_host(port: u16, question: &str, history: &[Turn], strategy: Strategy) -> 
                 let Some(ttft_ms) = first else {
                     bail!("the model did not answer {question:?} (diagnosis only)");
                 };
-                return Ok(HostAnswer {
+                return Ok(Some(HostAnswer {
                     sample: host_sample(ttft_ms, at, &timings),
-                    findings,
+                    findings: std::mem::take(&mut findings),
                     answer,
-                });
+                }));
             }
             ChatEvent::Error { message, .. } => bail!("{question:?}: {message}"),
             ChatEvent::Start { .. } => {}
         }
-    }
+        Ok(None)
+    })
 }
 
 fn host_sample(ttft_ms: f64, total_ms: f64, t: &Timings) -> Sample {
