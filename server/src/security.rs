@@ -82,11 +82,69 @@ pub fn check_request(headers: &HeaderMap) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Longest part of a refused URI written to the log.
+const LOGGED_URI_CHARS: usize = 120;
+
+/// Any web page can make the browser send refused requests in a loop; logging each one would
+/// let it fill the disk. One line per [`RefusalLog::INTERVAL`] at most, counting the others.
+pub struct RefusalLog {
+    state: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl RefusalLog {
+    pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub const fn new() -> Self {
+        RefusalLog {
+            state: std::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    /// Whether this refusal gets a log line; if so, how many went unlogged since the last one.
+    pub fn admit(&self, now: std::time::Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, skipped) = &mut *state;
+        match last {
+            Some(t) if now.duration_since(*t) < Self::INTERVAL => {
+                *skipped += 1;
+                None
+            }
+            _ => {
+                *last = Some(now);
+                Some(std::mem::take(skipped))
+            }
+        }
+    }
+}
+
+impl Default for RefusalLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static REFUSALS: RefusalLog = RefusalLog::new();
+
+/// The first `max` characters of `s`, marked when cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
+        None => s.to_owned(),
+    }
+}
+
 /// Axum middleware applying [`check_request`] and a few response headers that deny framing
 /// and content sniffing.
 pub async fn guard(req: Request, next: Next) -> Response {
     if let Err(why) = check_request(req.headers()) {
-        tracing::warn!(?why, uri = %req.uri(), "rejected request");
+        if let Some(earlier) = REFUSALS.admit(std::time::Instant::now()) {
+            let uri = req.uri().to_string();
+            tracing::warn!(
+                ?why,
+                uri = clip(&uri, LOGGED_URI_CHARS),
+                "rejected request ({earlier} more refused since the last such line)"
+            );
+        }
         return ApiError::from(why).into_response();
     }
     let mut res = next.run(req).await;
@@ -111,6 +169,28 @@ pub async fn guard(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_logged_once_per_interval_with_a_count() {
+        let log = RefusalLog::new();
+        let t0 = std::time::Instant::now();
+        assert_eq!(log.admit(t0), Some(0));
+        for i in 1..=1000 {
+            assert_eq!(log.admit(t0 + std::time::Duration::from_millis(i)), None);
+        }
+        assert_eq!(log.admit(t0 + RefusalLog::INTERVAL), Some(1000));
+        assert_eq!(log.admit(t0 + RefusalLog::INTERVAL), None);
+    }
+
+    #[test]
+    fn long_uris_are_cut_for_the_log() {
+        let long = format!("/{}", "A".repeat(8000));
+        let cut = clip(&long, LOGGED_URI_CHARS);
+        assert!(cut.len() < 200, "{cut}");
+        assert!(cut.ends_with("… (8001 bytes)"), "{cut}");
+        assert_eq!(clip("/api", LOGGED_URI_CHARS), "/api");
+        assert_eq!(clip("/ベンチマーク", 3), "/ベン… (19 bytes)");
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -88,3 +88,48 @@ fn a_free_port_loads_the_model_and_serves() {
     assert!(serving, "the host did not start serving");
     assert!(loaded, "the model is loaded before serving");
 }
+
+/// A web page can loop `fetch("http://127.0.0.1:3000/" + "A".repeat(8000), {mode: "no-cors"})`:
+/// every request is refused (cross-site), and the log must not grow with them.
+#[test]
+fn a_flood_of_refused_requests_barely_grows_the_log() {
+    let addr = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("host.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+        .args(["--addr", &addr, "--site-root", "target/site", "--no-model"])
+        .env("RUST_LOG", "info")
+        .stdout(std::fs::File::create(&log_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the host starts");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("http://{addr}/{}", "A".repeat(8000));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.get(&format!("http://{addr}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "the host did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = std::fs::metadata(&log_path).unwrap().len();
+    for _ in 0..20_000 {
+        let res = agent
+            .get(&url)
+            .header("sec-fetch-site", "cross-site")
+            .call()
+            .expect("an answer");
+        assert_eq!(res.status(), 403);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let grown = std::fs::metadata(&log_path).unwrap().len() - before;
+    child.kill().unwrap();
+    let _ = child.wait();
+    eprintln!("20,000 refused requests grew the log by {grown} bytes");
+    assert!(grown < 100_000, "the log grew by {grown} bytes");
+    assert!(grown > 0, "the first refusal is still logged");
+}
