@@ -50,10 +50,20 @@ impl Default for LiveState {
     }
 }
 
-/// Appends a point in time order and drops what fell out of the chart window.
+/// A point this much older than the newest one means the clock stepped back (as the host's
+/// history does then, the chart restarts); anything closer is a replayed point, ignored.
+pub const CLOCK_STEP_BACK_MS: u64 = 2_000;
+
+/// Appends a point in time order and drops what fell out of the chart window. If the clock
+/// stepped back, the chart restarts from `p` instead of waiting, frozen, for the clock to catch
+/// up with the old points.
 pub fn push_point(history: &mut Vec<HistoryPoint>, p: HistoryPoint, window_ms: u64) {
-    if history.last().is_some_and(|last| last.t_ms >= p.t_ms) {
-        return;
+    if let Some(last) = history.last() {
+        if last.t_ms > p.t_ms + CLOCK_STEP_BACK_MS {
+            history.clear();
+        } else if last.t_ms >= p.t_ms {
+            return;
+        }
     }
     history.push(p);
     let cutoff = p.t_ms.saturating_sub(window_ms);
@@ -167,5 +177,21 @@ mod tests {
             h.iter().map(|p| p.t_ms).collect::<Vec<_>>(),
             vec![2_000, 11_500]
         );
+    }
+
+    #[test]
+    fn a_clock_stepping_back_restarts_the_chart_instead_of_freezing_it() {
+        let hour = 3_600_000;
+        let mut h: Vec<HistoryPoint> = (0..5).map(|i| pt(10 * hour + i * 1_000)).collect();
+        // The clock goes back an hour: the next samples are drawn, not dropped.
+        push_point(&mut h, pt(9 * hour), 600_000);
+        push_point(&mut h, pt(9 * hour + 1_000), 600_000);
+        assert_eq!(
+            h.iter().map(|p| p.t_ms).collect::<Vec<_>>(),
+            vec![9 * hour, 9 * hour + 1_000]
+        );
+        // A point replayed from just before the newest is still ignored.
+        push_point(&mut h, pt(9 * hour + 500), 600_000);
+        assert_eq!(h.len(), 2);
     }
 }
