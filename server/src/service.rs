@@ -26,6 +26,9 @@ pub enum ServiceError {
     Command { command: String, detail: String },
     #[error("services are supported on macOS (launchd) and Linux (systemd) only")]
     Unsupported,
+    /// A control character (a newline would start a new unit-file line: a forged directive).
+    #[error("the service cannot run {value:?}: it contains a control character")]
+    ControlCharacter { value: String },
 }
 
 /// What the service runs: the binary and its arguments, exactly as on the command line.
@@ -93,22 +96,35 @@ pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
     )
 }
 
-/// systemd's own quoting for `ExecStart=`: double quotes, backslash escapes, `%` doubled.
-fn systemd_quote(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('%', "%%");
-    format!("\"{escaped}\"")
+/// Refuses what no escaping makes safe in a unit file: control characters (a newline would
+/// start a new line, a directive of the caller's choosing).
+fn no_control(s: &str) -> Result<&str, ServiceError> {
+    if s.chars().any(char::is_control) {
+        return Err(ServiceError::ControlCharacter { value: s.into() });
+    }
+    Ok(s)
 }
 
-pub fn systemd_unit(spec: &ServiceSpec) -> String {
+/// One `ExecStart=` word, taken literally: quoted, with `\` and `"` escaped, `%` specifiers
+/// written `%%` and `$` variable references `$$`.
+fn systemd_quote(s: &str) -> Result<String, ServiceError> {
+    let escaped = no_control(s)?
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "%%")
+        .replace('$', "$$");
+    Ok(format!("\"{escaped}\""))
+}
+
+pub fn systemd_unit(spec: &ServiceSpec) -> Result<String, ServiceError> {
     let exec = std::iter::once(spec.binary.to_string_lossy().into_owned())
         .chain(spec.args.iter().cloned())
         .map(|a| systemd_quote(&a))
-        .collect::<Vec<_>>()
+        .collect::<Result<Vec<_>, _>>()?
         .join(" ");
-    format!(
+    // A path, not quoted: only `%` specifiers need escaping.
+    let wd = no_control(&spec.working_dir.to_string_lossy())?.replace('%', "%%");
+    Ok(format!(
         "[Unit]\n\
          Description=Mac Status host (local status dashboard and assistant)\n\
          After=default.target\n\
@@ -123,9 +139,8 @@ pub fn systemd_unit(spec: &ServiceSpec) -> String {
          \n\
          [Install]\n\
          WantedBy=default.target\n",
-        wd = spec.working_dir.to_string_lossy(),
         no_restart = EXIT_NO_RESTART,
-    )
+    ))
 }
 
 /// Where the service file goes under `home`.
@@ -142,9 +157,9 @@ pub fn service_path(home: &Path) -> Result<PathBuf, ServiceError> {
 }
 
 /// The file for this platform.
-pub fn render(spec: &ServiceSpec) -> String {
+pub fn render(spec: &ServiceSpec) -> Result<String, ServiceError> {
     if cfg!(target_os = "macos") {
-        launch_agent_plist(spec)
+        Ok(launch_agent_plist(spec))
     } else {
         systemd_unit(spec)
     }
@@ -163,7 +178,8 @@ pub fn write(spec: &ServiceSpec, home: &Path) -> Result<PathBuf, ServiceError> {
     if let Some(dir) = spec.log_file.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(&path, render(spec)).map_err(write_err)?;
+    let text = render(spec)?;
+    std::fs::write(&path, text).map_err(write_err)?;
     Ok(path)
 }
 
@@ -330,7 +346,7 @@ mod tests {
     fn systemd_unit_quotes_arguments_and_restarts_on_failure() {
         let mut s = spec();
         s.args.push("100%\"x\"".into());
-        let unit = systemd_unit(&s);
+        let unit = systemd_unit(&s).unwrap();
         let exec = unit
             .lines()
             .find_map(|l| l.strip_prefix("ExecStart="))
@@ -344,6 +360,66 @@ mod tests {
         assert!(unit.contains("[Install]\nWantedBy=default.target\n"));
     }
 
+    /// Arguments and folders are taken literally by systemd: no variable or specifier is
+    /// expanded, no quote closes early, and a newline (a forged directive) is refused.
+    #[test]
+    fn systemd_unit_cannot_be_injected() {
+        let mut s = spec();
+        s.binary = PathBuf::from("/bin/true");
+        s.working_dir = PathBuf::from("/tmp/100% $HOME");
+        s.args = vec![
+            "$HOME".into(),
+            "${PATH}".into(),
+            "%h".into(),
+            r#"a"b"#.into(),
+            r"back\slash".into(),
+        ];
+        let unit = systemd_unit(&s).unwrap();
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        assert_eq!(
+            exec,
+            r#""/bin/true" "$$HOME" "$${PATH}" "%%h" "a\"b" "back\\slash""#
+        );
+        assert!(
+            unit.contains("\nWorkingDirectory=/tmp/100%% $HOME\n"),
+            "{unit}"
+        );
+        // systemd's own parser accepts it (where systemd is installed, as on Debian).
+        if let Ok(out) = std::process::Command::new("systemd-analyze")
+            .arg("--version")
+            .output()
+        {
+            assert!(out.status.success());
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("mac-status-test.service");
+            std::fs::write(&file, &unit).unwrap();
+            let verify = std::process::Command::new("systemd-analyze")
+                .arg("verify")
+                .arg(&file)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&verify.stderr);
+            assert!(
+                !said.contains("mac-status-test.service:"),
+                "systemd-analyze found a bad line: {said}"
+            );
+        }
+        for bad in ["a\nExecStartPre=/bin/rm -rf ~", "tab\there", "nul\0"] {
+            let mut s = spec();
+            s.args.push(bad.into());
+            assert!(
+                matches!(systemd_unit(&s), Err(ServiceError::ControlCharacter { .. })),
+                "{bad:?}"
+            );
+        }
+        let mut s = spec();
+        s.working_dir = PathBuf::from("/tmp/x\n[Service]");
+        assert!(systemd_unit(&s).is_err());
+    }
+
     #[test]
     fn write_puts_the_file_where_the_service_manager_looks() {
         let home = tempfile::tempdir().unwrap();
@@ -354,6 +430,9 @@ mod tests {
             ".config/systemd/user/mac-status.service"
         };
         assert_eq!(path, home.path().join(expected));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&spec()));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            render(&spec()).unwrap()
+        );
     }
 }
