@@ -137,6 +137,8 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
+    // The address really bound (`--addr 127.0.0.1:0` picks a port): requests must name it.
+    let bound = listener.local_addr()?;
     let metrics = MetricsHub::start(settings.metrics_config());
     let report = hardware::report(hardware::detect(), &settings.overrides)?;
     for reason in &report.reasons {
@@ -175,7 +177,7 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
     };
     let shutdown = CancellationToken::new();
     let state = AppState {
-        leptos_options: leptos_options(&settings.site_root, settings.addr),
+        leptos_options: leptos_options(&settings.site_root, bound),
         assistant: {
             let assistant = Assistant::new(
                 engine,

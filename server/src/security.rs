@@ -8,7 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderMap, HeaderValue},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -32,35 +32,54 @@ pub fn check_bind(addr: SocketAddr) -> Result<(), BindError> {
     }
 }
 
-/// Host part of a `Host` header or an origin's authority, without the port.
-fn hostname(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("");
+/// `host:port` (or `[v6]:port`) split strictly: brackets closed right before the port, the
+/// port all digits. `None` for anything else (`[::1]junk`, a missing port, `:+80`).
+fn split_authority(authority: &str) -> Option<(&str, u16)> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']')?;
+            (host, after.strip_prefix(':')?)
+        }
+        None => {
+            let (host, port) = authority.rsplit_once(':')?;
+            if host.contains(':') {
+                return None;
+            }
+            (host, port)
+        }
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    Some((host, port.parse().ok()?))
 }
 
-pub fn is_loopback_host(authority: &str) -> bool {
-    let host = hostname(authority);
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// Whether a `Host` header names this very server: `localhost` or the bound address, and the
+/// bound port — a DNS-rebound name, another port or a malformed header does not.
+pub fn is_this_host(authority: &str, bound: SocketAddr) -> bool {
+    split_authority(authority).is_some_and(|(host, port)| {
+        port == bound.port()
+            && (host.eq_ignore_ascii_case("localhost")
+                || host.parse::<IpAddr>().is_ok_and(|ip| ip == bound.ip()))
+    })
 }
 
 /// Why a request was turned away, for the log and the response body.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum Rejection {
-    #[error("this host only answers requests addressed to 127.0.0.1 or localhost")]
+    #[error("this host only answers requests addressed to its own address and port (127.0.0.1 or localhost)")]
     BadHost,
     #[error("cross-origin requests are not allowed")]
     CrossOrigin,
 }
 
-pub fn check_request(headers: &HeaderMap) -> Result<(), Rejection> {
+/// `bound`: the address the host listens on.
+pub fn check_request(headers: &HeaderMap, bound: SocketAddr) -> Result<(), Rejection> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .ok_or(Rejection::BadHost)?;
-    if !is_loopback_host(host) {
+    if !is_this_host(host, bound) {
         return Err(Rejection::BadHost);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
@@ -135,8 +154,8 @@ fn clip(s: &str, max: usize) -> String {
 
 /// Axum middleware applying [`check_request`] and a few response headers that deny framing
 /// and content sniffing.
-pub async fn guard(req: Request, next: Next) -> Response {
-    if let Err(why) = check_request(req.headers()) {
+pub async fn guard(State(bound): State<SocketAddr>, req: Request, next: Next) -> Response {
+    if let Err(why) = check_request(req.headers(), bound) {
         if let Some(earlier) = REFUSALS.admit(std::time::Instant::now()) {
             let uri = req.uri().to_string();
             tracing::warn!(
@@ -203,66 +222,96 @@ mod tests {
         h
     }
 
+    const BOUND: &str = "127.0.0.1:3000";
+
+    fn bound() -> SocketAddr {
+        BOUND.parse().unwrap()
+    }
+
     #[test]
-    fn loopback_hosts_pass_and_others_fail() {
-        for ok in [
-            "127.0.0.1:3000",
-            "localhost:3000",
-            "[::1]:3000",
-            "127.0.0.1",
-            "LOCALHOST",
-        ] {
-            assert!(is_loopback_host(ok), "{ok}");
+    fn only_this_host_and_port_pass() {
+        for ok in ["127.0.0.1:3000", "localhost:3000", "LOCALHOST:3000"] {
+            assert!(is_this_host(ok, bound()), "{ok}");
         }
+        let v6: SocketAddr = "[::1]:3000".parse().unwrap();
+        assert!(is_this_host("[::1]:3000", v6));
+        assert!(is_this_host("localhost:3000", v6));
         for bad in [
             "evil.example:3000",
             "192.168.1.2:3000",
             "localhost.evil.example",
+            "localhost.evil.example:3000",
             "[::2]:1",
             "",
+            // Loopback, but not this server: another port, no port, another address.
+            "127.0.0.1:3001",
+            "localhost:8080",
+            "127.0.0.1",
+            "LOCALHOST",
+            "127.0.0.2:3000",
+            "[::1]:3000",
+            // Malformed.
+            "[::1]junk",
+            "[::1]junk:3000",
+            "127.0.0.1:+3000",
+            "127.0.0.1:3000x",
+            "127.0.0.1:",
+            "::1:3000",
         ] {
-            assert!(!is_loopback_host(bad), "{bad}");
+            assert!(!is_this_host(bad, bound()), "{bad}");
         }
     }
 
     #[test]
     fn dns_rebinding_and_cross_origin_are_rejected() {
         assert_eq!(
-            check_request(&headers(&[("host", "127.0.0.1:3000")])),
+            check_request(&headers(&[("host", "127.0.0.1:3000")]), bound()),
             Ok(())
         );
         assert_eq!(
-            check_request(&headers(&[("host", "attacker.example:3000")])),
+            check_request(&headers(&[("host", "attacker.example:3000")]), bound()),
             Err(Rejection::BadHost)
         );
-        assert_eq!(check_request(&headers(&[])), Err(Rejection::BadHost));
         assert_eq!(
-            check_request(&headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("origin", "http://127.0.0.1:3000")
-            ])),
+            check_request(&headers(&[]), bound()),
+            Err(Rejection::BadHost)
+        );
+        assert_eq!(
+            check_request(
+                &headers(&[
+                    ("host", "127.0.0.1:3000"),
+                    ("origin", "http://127.0.0.1:3000")
+                ]),
+                bound()
+            ),
             Ok(())
         );
         assert_eq!(
-            check_request(&headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("origin", "https://evil.example")
-            ])),
+            check_request(
+                &headers(&[
+                    ("host", "127.0.0.1:3000"),
+                    ("origin", "https://evil.example")
+                ]),
+                bound()
+            ),
             Err(Rejection::CrossOrigin)
         );
         // Another local port is another origin.
         assert_eq!(
-            check_request(&headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("origin", "http://127.0.0.1:8080")
-            ])),
+            check_request(
+                &headers(&[
+                    ("host", "127.0.0.1:3000"),
+                    ("origin", "http://127.0.0.1:8080")
+                ]),
+                bound()
+            ),
             Err(Rejection::CrossOrigin)
         );
         assert_eq!(
-            check_request(&headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("sec-fetch-site", "cross-site")
-            ])),
+            check_request(
+                &headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site")]),
+                bound()
+            ),
             Err(Rejection::CrossOrigin)
         );
     }

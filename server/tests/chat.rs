@@ -58,11 +58,11 @@ fn host_with(languages: Option<Vec<app::i18n::Lang>>) -> Host {
         Some(l) => assistant.with_languages(l),
         None => assistant,
     };
-    let state = common::state(assistant, metrics.clone(), "127.0.0.1:0");
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let state = common::state(assistant, metrics.clone(), &addr.to_string());
     rt.spawn(async move { axum::serve(listener, router(state)).await });
     Host {
         _turn: turn,

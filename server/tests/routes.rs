@@ -130,6 +130,24 @@ async fn foreign_hosts_and_origins_are_refused() {
     assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(json(res).await["code"], "bad_host");
 
+    // Loopback is not enough: the host and port this server is bound to, well formed.
+    for host in ["127.0.0.1:3001", "[::1]junk", "127.0.0.1", "localhost:3000x"] {
+        let req = Request::get("/api/v1/status")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+    }
+    let by_name = Request::get("/api/v1/status")
+        .header(header::HOST, "localhost:3000")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(by_name).await.unwrap().status(),
+        StatusCode::OK
+    );
+
     let cross = Request::get("/api/v1/status")
         .header(header::HOST, "127.0.0.1:3000")
         .header(header::ORIGIN, "https://evil.example")

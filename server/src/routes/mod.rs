@@ -67,6 +67,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(crate::error::json_body_limit))
-        .layer(middleware::from_fn(security::guard))
+        .layer(middleware::from_fn_with_state(
+            state.leptos_options.site_addr,
+            security::guard,
+        ))
         .with_state(state)
 }
