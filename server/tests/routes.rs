@@ -131,7 +131,12 @@ async fn foreign_hosts_and_origins_are_refused() {
     assert_eq!(json(res).await["code"], "bad_host");
 
     // Loopback is not enough: the host and port this server is bound to, well formed.
-    for host in ["127.0.0.1:3001", "[::1]junk", "127.0.0.1", "localhost:3000x"] {
+    for host in [
+        "127.0.0.1:3001",
+        "[::1]junk",
+        "127.0.0.1",
+        "localhost:3000x",
+    ] {
         let req = Request::get("/api/v1/status")
             .header(header::HOST, host)
             .body(Body::empty())
