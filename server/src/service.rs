@@ -55,7 +55,8 @@ pub const EXIT_NO_RESTART: u8 = 78;
 
 /// The LaunchAgent property list. `KeepAlive` on crash only, `Background` process type so the
 /// system schedules the monitor politely, logs in `~/Library/Logs`.
-pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
+pub fn launch_agent_plist(spec: &ServiceSpec) -> Result<String, ServiceError> {
+    spec.check()?;
     let mut args = format!(
         "\t\t<string>{}</string>\n",
         xml_escape(&spec.binary.to_string_lossy())
@@ -64,7 +65,7 @@ pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
         args.push_str(&format!("\t\t<string>{}</string>\n", xml_escape(a)));
     }
     let log = xml_escape(&spec.log_file.to_string_lossy());
-    format!(
+    Ok(format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -93,37 +94,47 @@ pub fn launch_agent_plist(spec: &ServiceSpec) -> String {
 </plist>
 "#,
         wd = xml_escape(&spec.working_dir.to_string_lossy()),
-    )
+    ))
 }
 
-/// Refuses what no escaping makes safe in a unit file: control characters (a newline would
-/// start a new line, a directive of the caller's choosing).
-fn no_control(s: &str) -> Result<&str, ServiceError> {
-    if s.chars().any(char::is_control) {
-        return Err(ServiceError::ControlCharacter { value: s.into() });
+impl ServiceSpec {
+    /// Refuses what no escaping makes safe in either service file: control characters (in a
+    /// unit file a newline starts a directive of the caller's choosing; XML forbids most).
+    fn check(&self) -> Result<(), ServiceError> {
+        let paths = [&self.binary, &self.working_dir, &self.log_file];
+        let texts = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .chain(self.args.iter().cloned());
+        for t in texts {
+            if t.chars().any(char::is_control) {
+                return Err(ServiceError::ControlCharacter { value: t });
+            }
+        }
+        Ok(())
     }
-    Ok(s)
 }
 
 /// One `ExecStart=` word, taken literally: quoted, with `\` and `"` escaped, `%` specifiers
 /// written `%%` and `$` variable references `$$`.
-fn systemd_quote(s: &str) -> Result<String, ServiceError> {
-    let escaped = no_control(s)?
+fn systemd_quote(s: &str) -> String {
+    let escaped = s
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('%', "%%")
         .replace('$', "$$");
-    Ok(format!("\"{escaped}\""))
+    format!("\"{escaped}\"")
 }
 
 pub fn systemd_unit(spec: &ServiceSpec) -> Result<String, ServiceError> {
+    spec.check()?;
     let exec = std::iter::once(spec.binary.to_string_lossy().into_owned())
         .chain(spec.args.iter().cloned())
         .map(|a| systemd_quote(&a))
-        .collect::<Result<Vec<_>, _>>()?
+        .collect::<Vec<_>>()
         .join(" ");
     // A path, not quoted: only `%` specifiers need escaping.
-    let wd = no_control(&spec.working_dir.to_string_lossy())?.replace('%', "%%");
+    let wd = spec.working_dir.to_string_lossy().replace('%', "%%");
     Ok(format!(
         "[Unit]\n\
          Description=Mac Status host (local status dashboard and assistant)\n\
@@ -159,7 +170,7 @@ pub fn service_path(home: &Path) -> Result<PathBuf, ServiceError> {
 /// The file for this platform.
 pub fn render(spec: &ServiceSpec) -> Result<String, ServiceError> {
     if cfg!(target_os = "macos") {
-        Ok(launch_agent_plist(spec))
+        launch_agent_plist(spec)
     } else {
         systemd_unit(spec)
     }
@@ -309,7 +320,7 @@ mod tests {
 
     #[test]
     fn plist_is_a_valid_property_list_with_escaped_arguments() {
-        let xml = launch_agent_plist(&spec());
+        let xml = launch_agent_plist(&spec()).unwrap();
         let value: plist::Value = plist::from_bytes(xml.as_bytes()).expect("valid plist");
         let dict = value.as_dictionary().unwrap();
         assert_eq!(dict["Label"].as_string(), Some(LAUNCH_AGENT_LABEL));
@@ -418,6 +429,11 @@ mod tests {
         let mut s = spec();
         s.working_dir = PathBuf::from("/tmp/x\n[Service]");
         assert!(systemd_unit(&s).is_err());
+        // The LaunchAgent refuses the same (XML cannot carry most control characters).
+        assert!(matches!(
+            launch_agent_plist(&s),
+            Err(ServiceError::ControlCharacter { .. })
+        ));
     }
 
     #[test]
