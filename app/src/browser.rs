@@ -62,6 +62,24 @@ pub fn save<T: Serialize>(item: &str, value: &T) {
 #[cfg(not(feature = "hydrate"))]
 pub fn save<T: Serialize>(_item: &str, _value: &T) {}
 
+/// The browser's clock, in ms since the epoch; 0 when rendering on the host.
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    0.0
+}
+
+/// Runs `f` every `ms` for the page's lifetime (nothing on the host).
+pub fn every(ms: u32, f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    gloo_timers::callback::Interval::new(ms, f).forget();
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ms, f);
+}
+
 /// The browser's offset from UTC in minutes (east positive); 0 when rendering on the host.
 pub fn utc_offset_min() -> i64 {
     #[cfg(feature = "hydrate")]
@@ -185,6 +203,22 @@ impl Abort {
     }
 }
 
+/// How a streamed request ended, as far as the transport can tell; whether the stream carried
+/// its final event is for the caller to judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The host closed the stream.
+    Closed,
+    /// Stopped through [`Abort`].
+    Aborted,
+    /// No response: the host is unreachable.
+    Unreachable,
+    /// The host refused the request; `body` is its text (our API's `{"error","code"}`).
+    Http { status: u16, body: String },
+    /// The connection broke mid-stream.
+    Broken,
+}
+
 /// `POST`s the JSON `body` to `url` and reads the answer as Server-Sent Events from the fetch
 /// body (an `EventSource` cannot `POST`). `on_data` gets each event's `data`; when it returns
 /// true the page renders before the next event is applied, even one from the same chunk.
@@ -195,7 +229,7 @@ pub fn post_event_stream(
     body: String,
     abort: Abort,
     mut on_data: impl FnMut(&str) -> bool + 'static,
-    on_end: impl FnOnce(Result<(), String>) + 'static,
+    on_end: impl FnOnce(StreamEnd) + 'static,
 ) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
@@ -203,31 +237,58 @@ pub fn post_event_stream(
     let controller = web_sys::AbortController::new().ok();
     abort.0.set_value(controller.clone());
     leptos::task::spawn_local(async move {
-        let result: Result<(), String> = async {
+        let aborted = {
+            let controller = controller.clone();
+            move || controller.as_ref().is_some_and(|c| c.signal().aborted())
+        };
+        let end: StreamEnd = async {
             let init = web_sys::RequestInit::new();
             init.set_method("POST");
             init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-            let headers = web_sys::Headers::new().map_err(|_| "headers")?;
+            let Ok(headers) = web_sys::Headers::new() else {
+                return StreamEnd::Unreachable;
+            };
             let _ = headers.set("content-type", "application/json");
             let _ = headers.set("accept", "text/event-stream");
             init.set_headers(&headers);
             if let Some(c) = &controller {
                 init.set_signal(Some(&c.signal()));
             }
-            let window = web_sys::window().ok_or("no window")?;
+            let Some(window) = web_sys::window() else {
+                return StreamEnd::Unreachable;
+            };
             let resp: web_sys::Response =
-                JsFuture::from(window.fetch_with_str_and_init(url, &init))
-                    .await
-                    .map_err(|_| "the host is unreachable".to_string())?
-                    .unchecked_into();
-            let stream = resp.body().ok_or("empty response")?;
+                match JsFuture::from(window.fetch_with_str_and_init(url, &init)).await {
+                    Ok(r) => r.unchecked_into(),
+                    Err(_) if aborted() => return StreamEnd::Aborted,
+                    Err(_) => return StreamEnd::Unreachable,
+                };
+            if !resp.ok() {
+                // A refusal (400, 413, 503 …) carries its reason as JSON, not as events.
+                let body = match resp.text() {
+                    Ok(p) => JsFuture::from(p)
+                        .await
+                        .ok()
+                        .and_then(|t| t.as_string())
+                        .unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                return StreamEnd::Http {
+                    status: resp.status(),
+                    body,
+                };
+            }
+            let Some(stream) = resp.body() else {
+                return StreamEnd::Closed;
+            };
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
             let mut buf = Vec::new();
             loop {
                 let chunk = match JsFuture::from(reader.read()).await {
                     Ok(c) => c,
-                    // Aborted by the Stop button: keep what arrived.
-                    Err(_) => break,
+                    // Stopped by the user (keep what arrived), or the connection broke.
+                    Err(_) if aborted() => return StreamEnd::Aborted,
+                    Err(_) => return StreamEnd::Broken,
                 };
                 let done = js_sys::Reflect::get(&chunk, &"done".into())
                     .ok()
@@ -245,11 +306,11 @@ pub fn post_event_stream(
                     }
                 }
             }
-            Ok(())
+            StreamEnd::Closed
         }
         .await;
         abort.0.set_value(None);
-        on_end(result);
+        on_end(end);
     });
 }
 
@@ -259,7 +320,7 @@ pub fn post_event_stream(
     _body: String,
     _abort: Abort,
     _on_data: impl FnMut(&str) -> bool + 'static,
-    _on_end: impl FnOnce(Result<(), String>) + 'static,
+    _on_end: impl FnOnce(StreamEnd) + 'static,
 ) {
 }
 

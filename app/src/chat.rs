@@ -410,7 +410,10 @@ mod tests {
             (ErrorCode::EngineNotBuilt, "engine_not_built"),
             (ErrorCode::ModelDisabled, "model_disabled"),
             (ErrorCode::ContextOverflow, "context_overflow"),
+            (ErrorCode::EngineStopped, "engine_stopped"),
             (ErrorCode::EngineInternal, "engine_internal"),
+            (ErrorCode::StaleMetrics, "stale_metrics"),
+            (ErrorCode::ShuttingDown, "shutting_down"),
         ];
         for (code, name) in codes {
             assert_eq!(wire::name(&code), name);
@@ -433,7 +436,10 @@ mod tests {
             | ErrorCode::EngineNotBuilt
             | ErrorCode::ModelDisabled
             | ErrorCode::ContextOverflow
-            | ErrorCode::EngineInternal => codes.iter().any(|(k, _)| *k == c),
+            | ErrorCode::EngineStopped
+            | ErrorCode::EngineInternal
+            | ErrorCode::StaleMetrics
+            | ErrorCode::ShuttingDown => codes.iter().any(|(k, _)| *k == c),
         };
         assert!(ErrorCode::ALL.into_iter().all(listed));
         // `ALL` is what deserialisation searches: every code above must be in it.

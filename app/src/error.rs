@@ -29,11 +29,18 @@ pub enum ErrorCode {
     EngineNotBuilt,
     ModelDisabled,
     ContextOverflow,
+    /// The inference thread died; answers come without the model until a restart.
+    EngineStopped,
     EngineInternal,
+    // The host.
+    /// The newest metrics are older than three sampling intervals (`/healthz`).
+    StaleMetrics,
+    /// The host is stopping (SIGTERM, Ctrl-C): the last event of an answer it cut short.
+    ShuttingDown,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::BadQuery,
         ErrorCode::BadBody,
         ErrorCode::BodyTooLarge,
@@ -48,7 +55,10 @@ impl ErrorCode {
         ErrorCode::EngineNotBuilt,
         ErrorCode::ModelDisabled,
         ErrorCode::ContextOverflow,
+        ErrorCode::EngineStopped,
         ErrorCode::EngineInternal,
+        ErrorCode::StaleMetrics,
+        ErrorCode::ShuttingDown,
     ];
 }
 

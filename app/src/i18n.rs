@@ -91,6 +91,8 @@ pub enum Key {
     Resident,
     NotAvailable,
     Live,
+    /// The stream is open but the numbers stopped changing.
+    Stale,
     Connecting,
     Offline,
     LastUpdated,
@@ -113,6 +115,11 @@ pub enum Key {
     /// The Ask button is still enabled: the host answers with the diagnosis alone.
     ChatNoModel,
     ChatOffline,
+    /// Followed by the HTTP status and the host's reason.
+    ChatRefused,
+    /// Followed by the host's reason (an `error` event mid-answer).
+    ChatFailed,
+    ChatInterrupted,
     Question,
     QuestionPlaceholder,
     AnswerStyle,
@@ -220,6 +227,8 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
         (Lang::En, NotAvailable) => "Not available",
         (Lang::Ja, NotAvailable) => "利用できません",
         (Lang::En, Live) => "Live",
+        (Lang::En, Stale) => "Stale",
+        (Lang::Ja, Stale) => "更新停止",
         (Lang::Ja, Live) => "ライブ",
         (Lang::En, Connecting) => "Connecting…",
         (Lang::Ja, Connecting) => "接続中…",
@@ -263,6 +272,12 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, ChatNoModel) => "モデルが読み込まれていないため、回答は計測による診断のみになります。",
         (Lang::En, ChatOffline) => "The assistant needs the Mac Status host: it is not reachable right now.",
         (Lang::Ja, ChatOffline) => "アシスタントには Mac Status ホストが必要ですが、現在接続できません。",
+        (Lang::En, ChatRefused) => "The host refused the question",
+        (Lang::Ja, ChatRefused) => "ホストが質問を受け付けませんでした",
+        (Lang::En, ChatFailed) => "The answer failed",
+        (Lang::Ja, ChatFailed) => "回答に失敗しました",
+        (Lang::En, ChatInterrupted) => "The answer was interrupted: the connection to Mac Status closed before it finished.",
+        (Lang::Ja, ChatInterrupted) => "回答が途中で途切れました。回答の完了前に Mac Status との接続が閉じられました。",
         (Lang::En, Question) => "Question",
         (Lang::Ja, Question) => "質問",
         (Lang::En, QuestionPlaceholder) => "Why is my Mac slow?",

@@ -13,8 +13,51 @@ pub enum Conn {
     /// Server-rendered numbers, stream not (yet) open.
     Connecting,
     Live,
+    /// The stream is open but no snapshot came for [`STALE_AFTER_INTERVALS`] intervals: the
+    /// host's sampler is stuck, and the numbers shown are old.
+    Stale,
     /// The stream dropped; the browser retries by itself.
     Offline,
+}
+
+/// No snapshot for this many sampling intervals means the numbers are stale (the host's
+/// `/healthz` uses the same rule).
+pub const STALE_AFTER_INTERVALS: u64 = 3;
+/// Sampling interval assumed until two snapshots tell the real one, and the bounds of the
+/// estimate (a clock step must not make it absurd).
+const DEFAULT_INTERVAL_MS: u64 = 1_000;
+const INTERVAL_BOUNDS_MS: (u64, u64) = (250, 60_000);
+/// How often the page checks for staleness.
+const STALE_CHECK_MS: u32 = 1_000;
+
+/// When the last snapshot arrived (browser clock) and the host's sampling interval, estimated
+/// from the spacing of the snapshots' own timestamps.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Arrivals {
+    pub last_received_ms: f64,
+    pub last_taken_ms: u64,
+    pub interval_ms: u64,
+}
+
+impl Arrivals {
+    /// Records a snapshot taken at `taken_ms` (host clock) received at `now_ms` (browser clock).
+    pub fn record(&mut self, taken_ms: u64, now_ms: f64) {
+        let (lo, hi) = INTERVAL_BOUNDS_MS;
+        self.interval_ms = match taken_ms.checked_sub(self.last_taken_ms) {
+            Some(d) if self.last_taken_ms > 0 && d > 0 => d.clamp(lo, hi),
+            _ if self.interval_ms > 0 => self.interval_ms,
+            _ => DEFAULT_INTERVAL_MS,
+        };
+        self.last_taken_ms = taken_ms;
+        self.last_received_ms = now_ms;
+    }
+
+    /// Whether nothing came for [`STALE_AFTER_INTERVALS`] intervals by `now_ms`.
+    pub fn is_stale(&self, now_ms: f64) -> bool {
+        self.last_received_ms > 0.0
+            && now_ms - self.last_received_ms
+                > (STALE_AFTER_INTERVALS * self.interval_ms.max(INTERVAL_BOUNDS_MS.0)) as f64
+    }
 }
 
 /// Shared through context so every card reads the same signals.
@@ -24,6 +67,7 @@ pub struct LiveState {
     pub history: RwSignal<Vec<HistoryPoint>>,
     pub conn: RwSignal<Conn>,
     pub lang: RwSignal<Lang>,
+    pub arrivals: StoredValue<Arrivals>,
 }
 
 impl LiveState {
@@ -33,6 +77,7 @@ impl LiveState {
             history: RwSignal::new(Vec::new()),
             conn: RwSignal::new(Conn::Connecting),
             lang: RwSignal::new(Lang::En),
+            arrivals: StoredValue::new(Arrivals::default()),
         }
     }
 
@@ -136,6 +181,10 @@ pub fn connect(state: LiveState, window_ms: u64) {
             let Ok(snap) = serde_json::from_str::<Snapshot>(data) else {
                 return false;
             };
+            let taken = snap.taken_at_ms;
+            state
+                .arrivals
+                .update_value(|a| a.record(taken, browser::now_ms()));
             state.apply(snap, window_ms);
             state.conn.set(Conn::Live);
             if accepted % SAVE_EVERY == 0 {
@@ -145,11 +194,39 @@ pub fn connect(state: LiveState, window_ms: u64) {
         },
         move || state.conn.set(Conn::Offline),
     );
+    // An open stream that stopped delivering is not live: say so instead of showing old
+    // numbers under a "Live" badge.
+    browser::every(STALE_CHECK_MS, move || {
+        let stale = state.arrivals.with_value(|a| a.is_stale(browser::now_ms()));
+        if stale && state.conn.get_untracked() == Conn::Live {
+            state.conn.set(Conn::Stale);
+        }
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_after_three_intervals_of_silence() {
+        let mut a = Arrivals::default();
+        assert!(!a.is_stale(1e12), "nothing received yet is not stale");
+        a.record(10_000, 500_000.0);
+        assert_eq!(a.interval_ms, DEFAULT_INTERVAL_MS);
+        a.record(12_000, 502_000.0);
+        assert_eq!(
+            a.interval_ms, 2_000,
+            "learned from the snapshots' own times"
+        );
+        assert!(!a.is_stale(502_000.0 + 6_000.0));
+        assert!(a.is_stale(502_000.0 + 6_001.0));
+        // A clock step back on the host keeps the last estimate; a huge gap is bounded.
+        a.record(1_000, 504_000.0);
+        assert_eq!(a.interval_ms, 2_000);
+        a.record(10_000_000, 506_000.0);
+        assert_eq!(a.interval_ms, 60_000);
+    }
 
     #[test]
     fn merged_history_is_ordered_and_unique() {

@@ -1,5 +1,8 @@
 import { test, expect, Page } from "@playwright/test";
 import { spawn, ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 // This spec runs its own host (dashboard only, no model) so it can stop and restart it.
 const PORT = Number(process.env.E2E_PWA_PORT ?? 3212);
@@ -126,5 +129,47 @@ test("a browser context that is offline still opens the dashboard", async ({ bro
   } finally {
     await context.close();
     await stop(host);
+  }
+});
+
+test("a rebuild under a running host gives a new worker, and the updated page hydrates", async ({ page }) => {
+  // A site of its own, so the "rebuild" (new CSS, as `cargo leptos build` rewrites pkg/) harms no other test.
+  const site = fs.mkdtempSync(path.join(os.tmpdir(), "mac-status-site-"));
+  fs.cpSync("../target/site", site, { recursive: true });
+  const host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", site, "--no-model"], {
+    stdio: "ignore",
+  });
+  try {
+    await waitUp(true);
+    await page.goto(BASE);
+    await live(page);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload();
+    await live(page);
+    const before = await (await fetch(`${BASE}/sw.js`)).text();
+
+    // The rebuild: the CSS changes (its precompressed twins are rewritten by a real build; here
+    // they go, so the host serves the new file).
+    const css = path.join(site, "pkg/mac-status.css");
+    fs.appendFileSync(css, "\n#conn { outline: 3px solid rgb(1, 2, 3); }\n");
+    for (const twin of [".br", ".gz"]) fs.rmSync(css + twin, { force: true });
+
+    const after = await (await fetch(`${BASE}/sw.js`)).text();
+    const version = (js: string) => /const VERSION = "([0-9a-f]+)";/.exec(js)?.[1];
+    expect(version(before)).toBeTruthy();
+    expect(version(after)).toBeTruthy();
+    expect(version(after)).not.toBe(version(before));
+
+    // The open page learns of it, the user accepts, and the new build hydrates.
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+    await expect(page.locator("#update-banner")).toBeVisible({ timeout: 15_000 });
+    await Promise.all([page.waitForEvent("load"), page.locator("#update-banner button").click()]);
+    await live(page);
+    await expect(page.locator("#conn")).toHaveCSS("outline-color", "rgb(1, 2, 3)");
+  } finally {
+    host.kill("SIGTERM");
+    await new Promise((r) => host.once("exit", r));
+    await waitUp(false);
+    fs.rmSync(site, { recursive: true, force: true });
   }
 });

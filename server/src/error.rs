@@ -31,6 +31,10 @@ pub enum ApiError {
     Ask(#[from] AskError),
     #[error(transparent)]
     Refused(#[from] Rejection),
+    #[error("metrics are stale: the newest snapshot is {age_ms} ms old (the sampler is stuck)")]
+    StaleMetrics { age_ms: u64 },
+    #[error("the model engine has stopped: chat answers come without the model until a restart")]
+    EngineStopped,
 }
 
 impl ApiError {
@@ -42,6 +46,9 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Refused(Rejection::BadHost) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Refused(Rejection::CrossOrigin) => StatusCode::FORBIDDEN,
+            ApiError::StaleMetrics { .. } | ApiError::EngineStopped => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -54,6 +61,8 @@ impl ApiError {
             ApiError::Ask(e) => e.code(),
             ApiError::Refused(Rejection::BadHost) => ErrorCode::BadHost,
             ApiError::Refused(Rejection::CrossOrigin) => ErrorCode::CrossOrigin,
+            ApiError::StaleMetrics { .. } => ErrorCode::StaleMetrics,
+            ApiError::EngineStopped => ErrorCode::EngineStopped,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod faults;
 pub mod hardware;
 pub mod metrics;
 pub mod models;

@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
                 .block_on(serve(settings, listener))?;
         }
         Command::Profile => {
-            let report = hardware::report(hardware::detect(), &settings.overrides)?;
+            let report = profile_for(&settings)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Model { action } => model(action)?,
@@ -136,11 +136,24 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The hardware profile, fitted to the model file's size when there is one (whether to map it).
+fn profile_for(settings: &Settings) -> anyhow::Result<app::profile::ProfileReport> {
+    let mut report = hardware::report(hardware::detect(), &settings.overrides)?;
+    if let Some(meta) = settings
+        .model
+        .as_ref()
+        .and_then(|m| std::fs::metadata(m).ok())
+    {
+        hardware::fit_to_model(&mut report, meta.len());
+    }
+    Ok(report)
+}
+
 async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
     // The address really bound (`--addr 127.0.0.1:0` picks a port): requests must name it.
     let bound = listener.local_addr()?;
     let metrics = MetricsHub::start(settings.metrics_config());
-    let report = hardware::report(hardware::detect(), &settings.overrides)?;
+    let report = profile_for(&settings)?;
     for reason in &report.reasons {
         tracing::info!("profile: {reason}");
     }
@@ -192,7 +205,7 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
             }
         },
         metrics,
-        build: server::pwa::build_version(&settings.site_root),
+        build: std::sync::Arc::new(server::pwa::BuildVersion::new(&settings.site_root)),
         shutdown: shutdown.clone(),
     };
     let app = routes::router(state);

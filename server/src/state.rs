@@ -14,14 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chat::Assistant;
 use crate::metrics::MetricsHub;
+use crate::pwa::BuildVersion;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub metrics: MetricsHub,
     pub assistant: Assistant,
-    /// This build's app-shell version (see `pwa::build_version`).
-    pub build: String,
+    /// This build's app-shell version, following rebuilds (see `pwa::BuildVersion`).
+    pub build: Arc<BuildVersion>,
     /// Cancelled on Ctrl-C/SIGTERM so open streams end and graceful shutdown can finish.
     pub shutdown: CancellationToken,
 }

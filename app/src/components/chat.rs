@@ -5,10 +5,11 @@
 
 use leptos::prelude::*;
 
-use crate::browser;
+use crate::browser::{self, StreamEnd};
 use crate::chat::{
     ChatEvent, ChatRequest, Explanation, Fact, Finding, StopReason, Strategy, Timings, Turn,
 };
+use crate::error::{ErrorBody, ErrorCode};
 use crate::i18n::{language_name, level_text, t, Key, Lang};
 use crate::live::LiveState;
 use crate::wire;
@@ -31,7 +32,8 @@ pub struct Answer {
     pub done: Option<(StopReason, bool, Timings)>,
     /// Numbers in the final `text`, as written there, that match no measured fact.
     pub unverified: Vec<String>,
-    pub error: Option<String>,
+    /// Why the answer is missing or incomplete, if it is.
+    pub error: Option<Failure>,
     /// Number of token events applied so far (tests watch the answer grow).
     pub chunks: u32,
 }
@@ -69,8 +71,36 @@ impl Answer {
                 self.unverified = unverified;
                 self.done = Some((stop, cut, timings));
             }
-            ChatEvent::Error { message, .. } => self.error = Some(message),
+            ChatEvent::Error { code, message } => {
+                self.error = Some(Failure::Host {
+                    code,
+                    message,
+                    status: None,
+                })
+            }
         }
+    }
+
+    /// Folds in how the stream ended: an HTTP refusal, an unreachable host, or a stream that
+    /// closed before its final event are failures the page must show; a Stop by the user is not.
+    pub fn end(&mut self, end: StreamEnd) {
+        let finished = self.done.is_some() || self.error.is_some();
+        self.error = match end {
+            StreamEnd::Aborted => self.error.take(),
+            StreamEnd::Closed | StreamEnd::Broken if finished => self.error.take(),
+            StreamEnd::Closed | StreamEnd::Broken => Some(Failure::Interrupted),
+            StreamEnd::Unreachable => Some(Failure::Unreachable),
+            StreamEnd::Http { status, body } => {
+                Some(match serde_json::from_str::<ErrorBody>(&body) {
+                    Ok(b) => Failure::Host {
+                        code: b.code,
+                        message: b.error,
+                        status: Some(status),
+                    },
+                    Err(_) => Failure::Http { status },
+                })
+            }
+        };
     }
 
     /// True when no model explains: the findings are the whole answer, and `text` only
@@ -78,6 +108,50 @@ impl Answer {
     pub fn diagnosis_only(&self) -> bool {
         self.explanation.as_ref().is_some_and(|e| !e.follows())
             || matches!(self.done, Some((StopReason::DiagnosisOnly, ..)))
+    }
+}
+
+/// Why an answer is missing or incomplete, as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// The host said why: an HTTP refusal (with its status) or an `error` event in the stream.
+    Host {
+        code: ErrorCode,
+        message: String,
+        status: Option<u16>,
+    },
+    /// An HTTP error without the API's error body (not our host, or a proxy in between).
+    Http { status: u16 },
+    /// No response at all.
+    Unreachable,
+    /// The stream closed before its final event (the host stopped or the connection broke).
+    Interrupted,
+}
+
+impl Failure {
+    /// The machine-readable part shown beside the message (`data-code`, the `<code>` tag).
+    pub fn code(&self) -> String {
+        match self {
+            Failure::Host { code, .. } => wire::name(code),
+            Failure::Http { status } => format!("http_{status}"),
+            Failure::Unreachable => "unreachable".into(),
+            Failure::Interrupted => "interrupted".into(),
+        }
+    }
+
+    /// The sentence shown: the host's own message, or ours in the page's language.
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            Failure::Host {
+                message,
+                status: Some(status),
+                ..
+            } => format!("{} (HTTP {status}): {message}", t(lang, Key::ChatRefused)),
+            Failure::Host { message, .. } => format!("{}: {message}", t(lang, Key::ChatFailed)),
+            Failure::Http { status } => format!("{} (HTTP {status})", t(lang, Key::ChatRefused)),
+            Failure::Unreachable => t(lang, Key::ChatOffline).to_string(),
+            Failure::Interrupted => t(lang, Key::ChatInterrupted).to_string(),
+        }
     }
 }
 
@@ -286,11 +360,13 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
         }
         .into_any(),
         Explanation::ModelUnavailable { code, message } => view! {
-            <p class="note muted" id="model-note" data-code=wire::name(&code) title=message>{move || tr(Key::ModelOff)}</p>
+            <p class="note muted" id="model-note" data-code=wire::name(&code)>
+                {move || tr(Key::ModelOff)}" "<span class="why">{message}</span>" "<code>{wire::name(&code)}</code>
+            </p>
         }
         .into_any(),
         Explanation::Busy => view! {
-            <p class="note muted" id="model-note" data-code="busy">{move || tr(Key::ModelBusy)}</p>
+            <p class="note muted" id="model-note" data-code="queue_full">{move || tr(Key::ModelBusy)}" "<code>"queue_full"</code></p>
         }
         .into_any(),
         Explanation::NotMeasured => view! {
@@ -310,7 +386,15 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
                 {flagged.then(|| view! {
                     <p class="legend muted" id="unverified-legend">{move || tr(Key::UnverifiedLegend)}</p>
                 })}
-                {a.error.clone().map(|e| view! { <p class="error" id="chat-error" role="alert">{e}</p> })}
+                {a.error.clone().map(|e| {
+                    let code = e.code();
+                    let attr = code.clone();
+                    view! {
+                        <p class="error" id="chat-error" role="alert" data-code=attr>
+                            {move || e.text(lang.get())}" "<code>{code}</code>
+                        </p>
+                    }
+                })}
                 <p class="timings muted" id="timings">
                     {a.done.map(|(stop, cut, timings)| move || status_line(lang.get(), stop, cut, &timings))}
                 </p>
@@ -367,14 +451,12 @@ fn start_request(
     abort: browser::Abort,
 ) {
     let question = req.question.clone();
-    let finish = move |result: Result<(), String>| {
-        if let Err(e) = result {
-            answer.update(|a| {
-                if let Some(a) = a {
-                    a.error = Some(e)
-                }
-            });
-        }
+    let finish = move |end: StreamEnd| {
+        answer.update(|a| {
+            if let Some(a) = a {
+                a.end(end)
+            }
+        });
         let finished = answer.with_untracked(|a| {
             a.as_ref()
                 .filter(|a| a.done.is_some())
@@ -395,7 +477,12 @@ fn start_request(
     };
     let body = match serde_json::to_string(&req) {
         Ok(body) => body,
-        Err(e) => return finish(Err(e.to_string())),
+        Err(e) => {
+            return finish(StreamEnd::Http {
+                status: 0,
+                body: e.to_string(),
+            })
+        }
     };
     let on_event = move |data: &str| {
         let Ok(ev) = serde_json::from_str::<ChatEvent>(data) else {
@@ -440,6 +527,70 @@ mod tests {
             timings: Timings::default(),
             unverified: unverified.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn how_a_stream_ends_decides_what_the_page_says() {
+        // A refusal carries the host's reason and code.
+        let mut a = Answer::default();
+        a.end(StreamEnd::Http {
+            status: 400,
+            body: r#"{"error":"the question is longer than 1000 characters","code":"question_too_long"}"#.into(),
+        });
+        let f = a.error.clone().unwrap();
+        assert_eq!(f.code(), "question_too_long");
+        assert_eq!(
+            f.text(Lang::En),
+            "The host refused the question (HTTP 400): the question is longer than 1000 characters"
+        );
+        // Not our body (a proxy's page): still a visible error, never a blank answer.
+        let mut a = Answer::default();
+        a.end(StreamEnd::Http {
+            status: 502,
+            body: "<html>Bad Gateway</html>".into(),
+        });
+        assert_eq!(
+            a.error.as_ref().map(Failure::code).as_deref(),
+            Some("http_502")
+        );
+
+        // Closed before `done`: interrupted, whatever arrived stays.
+        let mut a = Answer::default();
+        a.apply(ChatEvent::Token {
+            text: "Your".into(),
+        });
+        a.end(StreamEnd::Closed);
+        assert_eq!(a.error, Some(Failure::Interrupted));
+        assert_eq!(a.text, "Your");
+        assert!(a.error.unwrap().text(Lang::Ja).contains("途切れ"));
+        let mut a = Answer::default();
+        a.end(StreamEnd::Broken);
+        assert_eq!(a.error, Some(Failure::Interrupted));
+
+        // A finished answer, a stream's own error event, or the user's Stop: nothing added.
+        let mut a = Answer::default();
+        a.apply(done("ok", StopReason::EndOfGeneration, &[]));
+        a.end(StreamEnd::Closed);
+        assert_eq!(a.error, None);
+        let mut a = Answer::default();
+        a.apply(ChatEvent::Error {
+            code: ErrorCode::EngineStopped,
+            message: "the model engine has stopped".into(),
+        });
+        a.end(StreamEnd::Closed);
+        assert_eq!(
+            a.error.as_ref().map(Failure::code).as_deref(),
+            Some("engine_stopped")
+        );
+        let mut a = Answer::default();
+        a.apply(ChatEvent::Token {
+            text: "Your".into(),
+        });
+        a.end(StreamEnd::Aborted);
+        assert_eq!(a.error, None);
+        let mut a = Answer::default();
+        a.end(StreamEnd::Unreachable);
+        assert_eq!(a.error, Some(Failure::Unreachable));
     }
 
     #[test]

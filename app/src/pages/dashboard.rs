@@ -82,11 +82,13 @@ fn Dashboard() -> impl IntoView {
     // carries the details).
     let conn_text = move || match live.conn.get() {
         Conn::Live => tr(Key::Live),
+        Conn::Stale => tr(Key::Stale),
         Conn::Connecting => tr(Key::Connecting),
         Conn::Offline => tr(Key::Offline),
     };
     let conn_class = move || match live.conn.get() {
         Conn::Live => "conn live",
+        Conn::Stale => "conn stale",
         Conn::Connecting => "conn connecting",
         Conn::Offline => "conn offline",
     };

@@ -131,8 +131,22 @@ impl Assistant {
         &self.languages
     }
 
+    /// True when a model was loaded and its inference thread has since died.
+    pub fn engine_stopped(&self) -> bool {
+        self.engine.as_ref().is_ok_and(|e| !e.is_alive())
+    }
+
     pub fn status(&self) -> AssistantStatus {
         match &self.engine {
+            Ok(e) if !e.is_alive() => {
+                let e = EngineError::Stopped;
+                AssistantStatus {
+                    ready: false,
+                    model: None,
+                    error: Some(wire::message(&e)),
+                    error_code: Some((&e).into()),
+                }
+            }
             Ok(e) => AssistantStatus {
                 ready: true,
                 model: Some(e.model_name()),
@@ -190,6 +204,7 @@ impl Assistant {
         // The model explains only what is measured, in a language it writes, when it can run.
         let engine = match &self.engine {
             _ if findings.iter().all(|f| f.not_measured) => Err(Explanation::NotMeasured),
+            Ok(engine) if !engine.is_alive() => Err(without_model(&EngineError::Stopped)),
             Ok(engine) if self.languages.contains(&lang) => Ok(engine.clone()),
             Ok(engine) => Err(Explanation::LanguageNotSupported {
                 model: engine.model_name(),
@@ -273,9 +288,13 @@ impl Assistant {
         let cache = use_cache.then(|| self.cache.clone());
         let telemetry = self.telemetry.clone();
         let head = [start, diagnosis(explained)];
+        // Set by the final event; a token stream that ends without one lost its engine.
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tail = cut_short(engine, finished.clone(), telemetry.clone());
         let tokens = ReceiverStream::new(rx).map(move |ev| match ev {
             TokenEvent::Token(text) => ChatEvent::Token { text },
             TokenEvent::Done(report) => {
+                finished.store(true, std::sync::atomic::Ordering::SeqCst);
                 let stop = StopReason::from(report.stop);
                 let mut timings = Timings::from(report.timings);
                 timings.total_ms = started.elapsed().as_millis() as u64;
@@ -301,6 +320,7 @@ impl Assistant {
                 }
             }
             TokenEvent::Error(e) => {
+                finished.store(true, std::sync::atomic::Ordering::SeqCst);
                 let code = ErrorCode::from(&e);
                 telemetry.record_error(code);
                 ChatEvent::Error {
@@ -309,7 +329,7 @@ impl Assistant {
                 }
             }
         });
-        Ok(stream::iter(head).chain(tokens).boxed())
+        Ok(stream::iter(head).chain(tokens).chain(tail).boxed())
     }
 
     /// The answer when no model explains: the diagnosis, rendered in the question's language.
@@ -347,6 +367,39 @@ impl Assistant {
 }
 
 /// Why the model does not explain, when the engine failed to load or to take the question.
+/// The answer's last event when the engine's channel closed without `done` or `error` (the
+/// inference thread died holding the request): an `error` saying so, never a silent end.
+fn cut_short(
+    engine: Engine,
+    finished: Arc<std::sync::atomic::AtomicBool>,
+    telemetry: ChatTelemetry,
+) -> impl Stream<Item = ChatEvent> + Send + 'static {
+    stream::once(async move {
+        if finished.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        // The dying thread drops the request before it is marked stopped: give it a moment.
+        for _ in 0..50 {
+            if !engine.is_alive() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let e = if engine.is_alive() {
+            EngineError::Internal("the answer ended before it was complete".into())
+        } else {
+            EngineError::Stopped
+        };
+        let code = ErrorCode::from(&e);
+        telemetry.record_error(code);
+        Some(ChatEvent::Error {
+            code,
+            message: wire::message(&e),
+        })
+    })
+    .filter_map(futures::future::ready)
+}
+
 fn without_model(e: &EngineError) -> Explanation {
     match e {
         EngineError::QueueFull => Explanation::Busy,

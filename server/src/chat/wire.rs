@@ -43,6 +43,7 @@ impl From<&EngineError> for ErrorCode {
             EngineError::NotBuilt => ErrorCode::EngineNotBuilt,
             EngineError::Disabled => ErrorCode::ModelDisabled,
             EngineError::ContextOverflow { .. } => ErrorCode::ContextOverflow,
+            EngineError::Stopped => ErrorCode::EngineStopped,
             EngineError::Internal(_) => ErrorCode::EngineInternal,
         }
     }
@@ -57,6 +58,7 @@ pub fn message(e: &EngineError) -> String {
         EngineError::ModelCorrupt { .. } => " (download it again with `mac-status model pull`)",
         EngineError::NotBuilt => " (rebuild with the `llm` feature)",
         EngineError::Disabled => " (the host was started with --no-model)",
+        EngineError::Stopped => " (restart Mac Status; the dashboard keeps working)",
         _ => "",
     };
     format!("{e}{hint}")
@@ -93,6 +95,7 @@ mod tests {
                 },
                 "context_overflow",
             ),
+            (EngineError::Stopped, "engine_stopped"),
             (EngineError::Internal(String::new()), "engine_internal"),
         ];
         for (e, code) in cases {

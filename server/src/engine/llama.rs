@@ -19,6 +19,7 @@ use llama_cpp_2::LlamaStateSeqFlags;
 use tokio::sync::mpsc::error::TrySendError as TokioTrySendError;
 use tokio::sync::mpsc::Sender as TokenSender;
 
+use super::stamp::FileStamp;
 use super::template::{llama2_prompt, scrub};
 use super::text::{common_prefix_len, Utf8Stream};
 use super::{
@@ -56,6 +57,18 @@ fn internal(e: impl std::fmt::Display) -> EngineError {
 struct Shared {
     pending: AtomicUsize,
     clear_cache: AtomicBool,
+    /// Set when the inference thread ends for any reason (a panic outside the per-answer
+    /// guard included), so the host stops reporting a ready engine that no longer answers.
+    stopped: AtomicBool,
+}
+
+/// Marks the engine stopped when the inference thread ends, however it ends.
+struct StoppedOnExit(Arc<Shared>);
+
+impl Drop for StoppedOnExit {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+    }
 }
 
 struct PendingGuard(Arc<Shared>);
@@ -109,6 +122,8 @@ pub(super) struct Inner {
     specials: Vec<String>,
     jobs: SyncSender<Job>,
     shared: Arc<Shared>,
+    /// The model file as mapped (`use_mmap`): checked before each answer (see `stamp`).
+    mapped: Option<FileStamp>,
 }
 
 impl Inner {
@@ -120,6 +135,11 @@ impl Inner {
         }
         cfg.n_batch = cfg.n_batch.max(1);
         let backend = backend()?;
+        // Taken before loading: a change while it loads is caught by the first answer.
+        let mapped = cfg
+            .use_mmap
+            .then(|| FileStamp::of(&cfg.model_path).ok())
+            .flatten();
 
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (jobs_tx, jobs_rx) = sync_channel(cfg.queue_capacity);
@@ -158,6 +178,7 @@ impl Inner {
             specials,
             jobs: jobs_tx,
             shared,
+            mapped,
         })
     }
 
@@ -215,6 +236,11 @@ impl Inner {
         self.shared.pending.load(Ordering::SeqCst) == 0
     }
 
+    /// Whether the inference thread is still there to answer.
+    pub(super) fn is_alive(&self) -> bool {
+        !self.shared.stopped.load(Ordering::SeqCst)
+    }
+
     pub(super) fn request_cache_clear(&self) {
         self.shared.clear_cache.store(true, Ordering::SeqCst);
     }
@@ -223,6 +249,14 @@ impl Inner {
         &self,
         req: GenerateRequest,
     ) -> Result<tokio::sync::mpsc::Receiver<TokenEvent>, EngineError> {
+        if let Some(loaded) = &self.mapped {
+            loaded
+                .check(&self.cfg.model_path)
+                .map_err(|reason| EngineError::ModelCorrupt {
+                    path: self.cfg.model_path.clone(),
+                    reason,
+                })?;
+        }
         let rendered = self.render_prompt(&req.messages)?;
         let tokens = self.tokenize_prompt(&rendered);
         if tokens.is_empty() {
@@ -250,7 +284,7 @@ impl Inner {
         match self.jobs.try_send(job) {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_)) => Err(EngineError::QueueFull),
-            Err(TrySendError::Disconnected(_)) => Err(internal("the engine thread has stopped")),
+            Err(TrySendError::Disconnected(_)) => Err(EngineError::Stopped),
         }
     }
 }
@@ -302,6 +336,7 @@ fn worker_main(
     shared: Arc<Shared>,
     ready: std::sync::mpsc::Sender<Result<Ready, EngineError>>,
 ) {
+    let _stopped = StoppedOnExit(Arc::clone(&shared));
     let params = LlamaModelParams::default()
         .with_n_gpu_layers(cfg.n_gpu_layers)
         .with_use_mmap(cfg.use_mmap)
@@ -339,6 +374,9 @@ fn worker_main(
     }
 
     while let Ok(job) = jobs.recv() {
+        if crate::faults::hit(crate::faults::Fault::EngineThreadDeath) {
+            panic!("injected fault: the inference thread dies");
+        }
         if shared.clear_cache.swap(false, Ordering::SeqCst) {
             worker.reset_cache();
         }

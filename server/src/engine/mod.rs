@@ -16,6 +16,8 @@
 mod gguf;
 #[cfg(feature = "llm")]
 mod llama;
+#[cfg(feature = "llm")]
+mod stamp;
 mod template;
 mod text;
 
@@ -92,6 +94,8 @@ pub enum EngineError {
     Disabled,
     #[error("the prompt and answer need {needed} tokens but the context holds {n_ctx}")]
     ContextOverflow { needed: usize, n_ctx: u32 },
+    #[error("the model engine has stopped")]
+    Stopped,
     #[error("engine error: {0}")]
     Internal(String),
 }
@@ -322,6 +326,19 @@ impl Engine {
         #[cfg(feature = "llm")]
         {
             self.inner.is_idle()
+        }
+        #[cfg(not(feature = "llm"))]
+        {
+            match *self.inner {}
+        }
+    }
+
+    /// Whether the inference thread is still running (false once it has died: every later
+    /// request would fail, so the host must not call the engine ready).
+    pub fn is_alive(&self) -> bool {
+        #[cfg(feature = "llm")]
+        {
+            self.inner.is_alive()
         }
         #[cfg(not(feature = "llm"))]
         {

@@ -18,7 +18,9 @@ pub use app::profile::{Accelerator, HardwareInfo, InferenceProfile, ProfileField
 
 pub use detect::{detect, from_sysctl, SYSCTL_KEYS};
 pub use overrides::{OverrideError, Overrides, MIN_BATCH, MIN_CTX};
-pub use rules::{choose, threads_for_now, IDLE_BELOW_PCT};
+pub use rules::{
+    choose, memory_map_for_model, threads_for_now, IDLE_BELOW_PCT, OWN_COPY_MAX_SHARE,
+};
 
 const GIB: u64 = 1 << 30;
 
@@ -37,6 +39,25 @@ pub fn report(hw: HardwareInfo, overrides: &Overrides) -> Result<ProfileReport, 
         reasons,
         overridden,
     })
+}
+
+/// `report` fitted to the model file it will load (`model_bytes` long): whether to map it, by
+/// [`memory_map_for_model`], in place of the rules' size-blind "memory map: on" — unless the
+/// user set `use_mmap`, which stands.
+pub fn fit_to_model(report: &mut ProfileReport, model_bytes: u64) {
+    if report.overridden.contains(&ProfileField::UseMmap) {
+        return;
+    }
+    let (mmap, why) = memory_map_for_model(model_bytes, report.hardware.memory_bytes);
+    report.profile.use_mmap = mmap;
+    match report
+        .reasons
+        .iter_mut()
+        .find(|r| r.starts_with("memory map:"))
+    {
+        Some(r) => *r = why,
+        None => report.reasons.push(why),
+    }
 }
 
 /// Recorded `sysctl` output of real Macs and hardware built from it, shared by the tests of the
@@ -91,5 +112,37 @@ mod fixtures {
             metal: false,
             cuda,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn the_model_size_decides_the_memory_map_unless_the_user_did() {
+        let mut r = report(hw(M2), &Overrides::default()).unwrap();
+        assert!(r.profile.use_mmap, "size-blind rule");
+        fit_to_model(&mut r, 98_362_432);
+        assert!(!r.profile.use_mmap);
+        let maps: Vec<_> = r
+            .reasons
+            .iter()
+            .filter(|x| x.starts_with("memory map:"))
+            .collect();
+        assert_eq!(maps.len(), 1, "{maps:?}");
+        assert!(maps[0].starts_with("memory map: off (the 98 MB model"));
+
+        let set = Overrides {
+            use_mmap: Some(true),
+            ..Overrides::default()
+        };
+        let mut r = report(hw(M2), &set).unwrap();
+        fit_to_model(&mut r, 98_362_432);
+        assert!(r.profile.use_mmap, "the user's choice stands");
+        assert!(r
+            .reasons
+            .contains(&"memory map: on (set by you)".to_owned()));
     }
 }

@@ -151,6 +151,54 @@ pub fn choose(hw: &HardwareInfo) -> (InferenceProfile, Vec<String>) {
     (profile, reasons)
 }
 
+/// A model file at most this fraction of memory (1/8) is read into the host's own memory
+/// rather than mapped; see [`memory_map_for_model`].
+pub const OWN_COPY_MAX_SHARE: u64 = 8;
+
+/// Whether to map a model file of `model_bytes` (`use_mmap`) on a machine with `memory_bytes`,
+/// with the reason; this replaces [`choose`]'s "memory map: on" once the model's size is known.
+///
+/// A mapped model is the file itself: truncate the file while the host runs (a `cp` of another
+/// model over it truncates first) and the next touch of a page past the new end kills the
+/// host with SIGBUS — measured here, mid-answer, with no last word to the client. A copy in the
+/// host's own memory is immune to anything done to the file (deleted, replaced, truncated,
+/// rewritten) and costs the same resident memory once answering, since every token reads every
+/// weight (the default model: 176 MB resident either way, measured). What mapping still buys is
+/// a lazy start and pages the system can drop under pressure instead of swapping, which matter
+/// for a model that is a large share of memory: that one stays mapped, and the engine checks
+/// the file before each answer instead.
+pub fn memory_map_for_model(model_bytes: u64, memory_bytes: u64) -> (bool, String) {
+    let size = if model_bytes >= GIB {
+        gib(model_bytes)
+    } else {
+        format!("{} MB", (model_bytes + 500_000) / 1_000_000)
+    };
+    if memory_bytes == 0 {
+        return (
+            true,
+            format!("memory map: on (the {size} model is paged in on demand; memory unknown)"),
+        );
+    }
+    let share = format!("1/{OWN_COPY_MAX_SHARE} of the {} memory", gib(memory_bytes));
+    if model_bytes.saturating_mul(OWN_COPY_MAX_SHARE) <= memory_bytes {
+        (
+            false,
+            format!(
+                "memory map: off (the {size} model is at most {share}: read into the host's own \
+                 memory, so replacing, truncating or deleting the file cannot stop the host)"
+            ),
+        )
+    } else {
+        (
+            true,
+            format!(
+                "memory map: on (the {size} model is more than {share}: paged in on demand and \
+                 can be evicted; the file is checked before each answer)"
+            ),
+        )
+    }
+}
+
 /// A core counts as free below this busy share (percent).
 pub const IDLE_BELOW_PCT: f32 = 50.0;
 
@@ -341,6 +389,32 @@ mod tests {
         assert_eq!(threads_for_now(5, &[]), 5);
         assert_eq!(threads_for_now(0, &[]), 1);
         assert_eq!(threads_for_now(0, &[0.0, 0.0]), 1);
+    }
+
+    #[test]
+    fn small_models_are_read_into_memory_large_ones_mapped() {
+        let default_model = 98_362_432;
+        let (mmap, why) = memory_map_for_model(default_model, 8 * GIB);
+        assert!(!mmap);
+        assert_eq!(
+            why,
+            "memory map: off (the 98 MB model is at most 1/8 of the 8 GiB memory: read into the \
+             host's own memory, so replacing, truncating or deleting the file cannot stop the host)"
+        );
+        // Llama-3-ELYZA-JP-8B q4_k_m: mapped on 16 and 32 GiB, its own copy from 40 GiB.
+        let elyza = 4_920_000_000;
+        let (mmap, why) = memory_map_for_model(elyza, 16 * GIB);
+        assert!(mmap);
+        assert!(
+            why.starts_with("memory map: on (the 4.6 GiB model is more than 1/8 of the 16 GiB"),
+            "{why}"
+        );
+        assert!(memory_map_for_model(elyza, 32 * GIB).0);
+        assert!(!memory_map_for_model(elyza, 40 * GIB).0);
+        // Exactly 1/8 is small enough; unknown memory keeps the map.
+        assert!(!memory_map_for_model(GIB, 8 * GIB).0);
+        assert!(memory_map_for_model(GIB + 1, 8 * GIB).0);
+        assert!(memory_map_for_model(default_model, 0).0);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod history;
 pub mod macos;
 pub mod rates;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,8 +21,14 @@ use std::time::{Duration, Instant};
 use app::model::{HistoryPoint, Snapshot};
 use tokio::sync::watch;
 
+use crate::faults::{self, Fault};
 use collector::{Cadence, Collector};
 use history::History;
+
+/// A snapshot older than this many intervals means the sampler is stuck (`/healthz` says so).
+pub const STALE_AFTER_INTERVALS: u32 = 3;
+/// Longest pause between restarts of a sampler that keeps failing.
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Shortest accepted tick; a zero interval would spin a core.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -67,8 +75,40 @@ impl MetricsConfig {
     }
 }
 
+/// What the sampler thread reports about itself, read by `/healthz` and `/metrics`.
+#[derive(Debug)]
+struct Health {
+    /// Start of the hub's monotonic clock (wall-clock steps must not fake or hide staleness).
+    epoch: Instant,
+    /// When the newest snapshot was published, in ms since `epoch`.
+    published_ms: AtomicU64,
+    /// Samples that panicked (each followed by a fresh collector).
+    restarts: AtomicU64,
+}
+
+impl Health {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            published_ms: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+        }
+    }
+
+    fn published(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.published_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn age(&self) -> Duration {
+        let published = Duration::from_millis(self.published_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(published)
+    }
+}
+
 struct Inner {
     cfg: MetricsConfig,
+    health: Arc<Health>,
     latest: watch::Receiver<Arc<Snapshot>>,
     history: Arc<Mutex<History>>,
     /// Never sent on: dropping it (with the last hub) wakes and stops the sampler thread.
@@ -90,23 +130,33 @@ impl MetricsHub {
     /// the values in use.
     pub fn start(cfg: MetricsConfig) -> MetricsHub {
         let cfg = cfg.sanitized();
-        let mut collector = Collector::new(Cadence {
+        let cadence = Cadence {
             process_every: u64::from(cfg.process_every),
             sensor_every: u64::from(cfg.sensor_every),
             top_n: cfg.top_n,
-        });
+        };
+        let mut collector = Collector::new(cadence);
         let first = Arc::new(collector.sample());
+        let health = Arc::new(Health::new());
+        health.published();
         let mut ring = History::new(cfg.history_resolution, cfg.history_capacity);
         ring.push(HistoryPoint::from_snapshot(&first));
         let history = Arc::new(Mutex::new(ring));
         let (tx, rx) = watch::channel(first);
         let (stop_tx, stop_rx) = mpsc::channel();
 
-        let thread_history = Arc::clone(&history);
-        let interval = cfg.interval;
+        let sampler = Sampler {
+            collector,
+            cadence,
+            interval: cfg.interval,
+            stop: stop_rx,
+            tx,
+            history: Arc::clone(&history),
+            health: Arc::clone(&health),
+        };
         let spawned = std::thread::Builder::new()
             .name("metrics".into())
-            .spawn(move || run(collector, interval, stop_rx, tx, thread_history));
+            .spawn(move || sampler.run());
         if let Err(err) = spawned {
             // The hub still serves the first sample; better a frozen page than no server.
             tracing::error!(%err, "cannot start the metrics thread; metrics will not update");
@@ -115,6 +165,7 @@ impl MetricsHub {
         MetricsHub {
             inner: Arc::new(Inner {
                 cfg,
+                health,
                 latest: rx,
                 history,
                 _stop: stop_tx,
@@ -145,6 +196,22 @@ impl MetricsHub {
     pub fn config(&self) -> &MetricsConfig {
         &self.inner.cfg
     }
+
+    /// Time since the newest snapshot was published (monotonic clock).
+    pub fn age(&self) -> Duration {
+        self.inner.health.age()
+    }
+
+    /// Whether the newest snapshot is older than [`STALE_AFTER_INTERVALS`] intervals: the
+    /// sampler is stuck or gone, and the numbers shown are not live.
+    pub fn is_stale(&self) -> bool {
+        self.age() > self.inner.cfg.interval * STALE_AFTER_INTERVALS
+    }
+
+    /// How many times a failing sample made the sampler start afresh.
+    pub fn sampler_restarts(&self) -> u64 {
+        self.inner.health.restarts.load(Ordering::Relaxed)
+    }
 }
 
 /// A panic while holding the lock cannot leave the ring half-updated in a harmful way (every
@@ -153,31 +220,79 @@ fn lock(history: &Mutex<History>) -> std::sync::MutexGuard<'_, History> {
     history.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The sampler loop. Waits on `stop` rather than sleeping, so dropping the last hub (which drops
-/// the sender) ends the thread at once instead of after a full interval.
-fn run(
-    mut collector: Collector,
+/// The sampler thread's state.
+struct Sampler {
+    collector: Collector,
+    cadence: Cadence,
     interval: Duration,
     stop: mpsc::Receiver<()>,
     tx: watch::Sender<Arc<Snapshot>>,
     history: Arc<Mutex<History>>,
-) {
-    let mut next = Instant::now() + interval;
-    loop {
-        match stop.recv_timeout(next.saturating_duration_since(Instant::now())) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
-        let snapshot = Arc::new(collector.sample());
-        lock(&history).push(HistoryPoint::from_snapshot(&snapshot));
-        // `send_replace` stores the value even when nobody is subscribed.
-        tx.send_replace(snapshot);
+    health: Arc<Health>,
+}
 
-        next += interval;
-        let now = Instant::now();
-        if next <= now {
-            // Fell behind (slow sample, machine asleep): resume the rhythm instead of bursting.
-            next = now + interval;
+impl Sampler {
+    /// The sampler loop. Waits on `stop` rather than sleeping, so dropping the last hub (which
+    /// drops the sender) ends the thread at once instead of after a full interval.
+    ///
+    /// Supervised: a sample that panics (an OS reading gone wrong) is logged and the collector
+    /// is built afresh, so one bad reading never freezes the dashboard; a sampler that keeps
+    /// failing backs off (doubling, up to a minute) rather than spinning a core.
+    fn run(mut self) {
+        let mut next = Instant::now() + self.interval;
+        let mut failures = 0u32;
+        loop {
+            match self
+                .stop
+                .recv_timeout(next.saturating_duration_since(Instant::now()))
+            {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let collector = &mut self.collector;
+            match catch_unwind(AssertUnwindSafe(|| {
+                if faults::hit(Fault::SamplerPanic) {
+                    panic!("injected fault: the sampler panics");
+                }
+                while faults::hit(Fault::SamplerStall) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                collector.sample()
+            })) {
+                Ok(snapshot) => {
+                    failures = 0;
+                    let snapshot = Arc::new(snapshot);
+                    lock(&self.history).push(HistoryPoint::from_snapshot(&snapshot));
+                    // `send_replace` stores the value even when nobody is subscribed.
+                    self.tx.send_replace(snapshot);
+                    self.health.published();
+                    next += self.interval;
+                }
+                Err(_) => {
+                    failures += 1;
+                    let restarts = self.health.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    let pause = (self.interval * 2u32.saturating_pow(failures.min(16)))
+                        .min(MAX_RESTART_BACKOFF);
+                    tracing::error!(
+                        restarts,
+                        pause_ms = pause.as_millis() as u64,
+                        "the metrics sampler failed; starting it afresh"
+                    );
+                    let cadence = self.cadence;
+                    match catch_unwind(|| Collector::new(cadence)) {
+                        Ok(fresh) => self.collector = fresh,
+                        Err(_) => {
+                            tracing::error!("the metrics sampler could not start afresh; retrying")
+                        }
+                    }
+                    next = Instant::now() + pause;
+                }
+            }
+            let now = Instant::now();
+            if next <= now {
+                // Fell behind (slow sample, machine asleep): resume the rhythm instead of bursting.
+                next = now + self.interval;
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! What makes the app installable and usable offline: the build-rendered icons, the service
 //! worker generated for this build, and the build version every page carries.
 
-use std::path::Path;
-use std::sync::LazyLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::SystemTime;
 
 use axum::{
     extract::{Path as UrlPath, Request, State},
@@ -63,11 +64,7 @@ const ICONS: &[(&str, &[u8])] = &[
 /// the CSS, the manifest) and of this binary's service worker and icons.
 pub fn build_version(site_root: &Path) -> String {
     let mut h = Sha256::new();
-    for file in built_files()
-        .iter()
-        .map(String::as_str)
-        .chain(["manifest.webmanifest"])
-    {
+    for file in hashed_files() {
         h.update(file.as_bytes());
         // A missing file (tests without a site) still yields a stable version.
         h.update(std::fs::read(site_root.join(file)).unwrap_or_default());
@@ -78,6 +75,58 @@ pub fn build_version(site_root: &Path) -> String {
         h.update(bytes);
     }
     hex::encode(&h.finalize()[..8])
+}
+
+/// The build version, kept current while the host runs.
+///
+/// A rebuild under a running service (`cargo leptos build`, an update) replaces the files the
+/// host serves; a version computed once at start would keep the old worker, whose cache then
+/// pairs the new HTML with the old WASM. So each read re-stamps the built files (size and
+/// modification time: a few `stat` calls) and hashes them again only when a stamp changed.
+pub struct BuildVersion {
+    root: PathBuf,
+    cached: Mutex<(Vec<Stamp>, Arc<str>)>,
+}
+
+/// What tells a file changed without reading it.
+type Stamp = Option<(u64, SystemTime)>;
+
+impl BuildVersion {
+    pub fn new(site_root: &Path) -> Self {
+        let root = site_root.to_path_buf();
+        let stamps = stamps(&root);
+        let version = build_version(&root).into();
+        Self {
+            root,
+            cached: Mutex::new((stamps, version)),
+        }
+    }
+
+    /// This build's version, hashed again when the built files changed since the last read.
+    pub fn current(&self) -> Arc<str> {
+        let now = stamps(&self.root);
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.0 != now {
+            *cached = (now, build_version(&self.root).into());
+        }
+        cached.1.clone()
+    }
+}
+
+fn stamps(root: &Path) -> Vec<Stamp> {
+    hashed_files()
+        .map(|f| {
+            let m = std::fs::metadata(root.join(f)).ok()?;
+            Some((m.len(), m.modified().ok()?))
+        })
+        .collect()
+}
+
+/// The files of the site that `build_version` hashes.
+fn hashed_files() -> impl Iterator<Item = String> {
+    built_files()
+        .into_iter()
+        .chain(["manifest.webmanifest".to_string()])
 }
 
 /// The response header that tells a page's build (`x-mac-status-build`).
@@ -105,7 +154,7 @@ pub async fn service_worker(State(state): State<AppState>) -> Response {
             // Browsers must always see the newest worker to learn about updates.
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        service_worker_js(&state.build),
+        service_worker_js(&state.build.current()),
     )
         .into_response()
 }
@@ -128,7 +177,7 @@ pub async fn icon(UrlPath(name): UrlPath<String>) -> Response {
 /// version from its own.
 pub async fn tag_build(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&state.build) {
+    if let Ok(v) = HeaderValue::from_str(&state.build.current()) {
         res.headers_mut().insert(build_header(), v);
     }
     res
@@ -166,6 +215,26 @@ mod tests {
         assert_eq!(v1, build_version(dir.path()), "stable for the same files");
         std::fs::write(dir.path().join("pkg/mac-status.wasm"), b"two").unwrap();
         assert_ne!(v1, build_version(dir.path()));
+    }
+
+    #[test]
+    fn a_running_host_sees_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        let wasm = dir.path().join("pkg/mac-status.wasm");
+        std::fs::write(&wasm, b"first build").unwrap();
+        let build = BuildVersion::new(dir.path());
+        let v1 = build.current();
+        assert_eq!(v1, build.current(), "unchanged files keep the version");
+        assert_eq!(&*v1, build_version(dir.path()));
+        // Same length, so only the content and the modification time tell the change.
+        std::fs::write(&wasm, b"other build").unwrap();
+        let f = std::fs::File::options().write(true).open(&wasm).unwrap();
+        f.set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        let v2 = build.current();
+        assert_ne!(v1, v2);
+        assert_eq!(&*v2, build_version(dir.path()));
     }
 
     #[test]

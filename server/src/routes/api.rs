@@ -1,9 +1,12 @@
 //! `/api/v1/*` and `/healthz`: JSON for scripts, SSE for the live page.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::chat::ChatRequest;
+use app::chat::{ChatEvent, ChatRequest};
+use app::error::ErrorCode;
 use app::model::{HistoryPoint, Snapshot};
 use axum::{
     extract::{
@@ -16,9 +19,10 @@ use axum::{
     },
     Json,
 };
-use futures::{Stream, StreamExt};
+use futures::{stream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::WatchStream;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,8 +32,18 @@ const RETRY: Duration = Duration::from_secs(2);
 /// Longest history window served (the ring holds a bit more).
 pub const MAX_HISTORY_MINUTES: u32 = 60;
 
-pub async fn healthz() -> &'static str {
-    "ok"
+/// `ok`, or 503 with the reason when the host is up but not doing its job: the snapshot is
+/// older than three sampling intervals, or a loaded model's engine thread has died. (No model
+/// at all is a chosen mode, not a fault.)
+pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    if state.metrics.is_stale() {
+        let age_ms = u64::try_from(state.metrics.age().as_millis()).unwrap_or(u64::MAX);
+        return Err(ApiError::StaleMetrics { age_ms });
+    }
+    if state.assistant.engine_stopped() {
+        return Err(ApiError::EngineStopped);
+    }
+    Ok("ok")
 }
 
 pub async fn status(State(state): State<AppState>) -> Json<Snapshot> {
@@ -127,15 +141,13 @@ pub async fn chat(
     };
     match state.assistant.ask(req) {
         Ok(events) => {
-            let events = events
-                .map(|ev| {
-                    Ok::<_, Infallible>(
-                        Event::default()
-                            .json_data(&ev)
-                            .unwrap_or_else(|_| Event::default().data("{}")),
-                    )
-                })
-                .take_until(state.shutdown.cancelled_owned());
+            let events = until_shutdown(events, state.shutdown.clone()).map(|ev| {
+                Ok::<_, Infallible>(
+                    Event::default()
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| Event::default().data("{}")),
+                )
+            });
             Sse::new(events)
                 .keep_alive(KeepAlive::default())
                 .into_response()
@@ -144,4 +156,37 @@ pub async fn chat(
         // the computed diagnosis, streamed.
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The answer's events until the host begins to stop; an answer the stop cuts short ends with
+/// an `error` event (`shutting_down`) instead of a silently closed stream, so the client can
+/// tell "the host went away, ask again" from a network failure. Graceful shutdown then waits
+/// for nothing: the engine notices the dropped request at its next token.
+fn until_shutdown(
+    events: impl Stream<Item = ChatEvent> + Send + 'static,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = ChatEvent> + Send + 'static {
+    let finished = Arc::new(AtomicBool::new(false));
+    let seen = finished.clone();
+    let stopping = shutdown.clone();
+    events
+        .inspect(move |ev| {
+            if matches!(ev, ChatEvent::Done { .. } | ChatEvent::Error { .. }) {
+                seen.store(true, Ordering::SeqCst);
+            }
+        })
+        .take_until(shutdown.cancelled_owned())
+        .chain(
+            stream::once(async move {
+                (stopping.is_cancelled() && !finished.load(Ordering::SeqCst)).then(|| {
+                    ChatEvent::Error {
+                        code: ErrorCode::ShuttingDown,
+                        message: "the host is shutting down; this answer was cut short — ask \
+                                  again once it is back"
+                            .into(),
+                    }
+                })
+            })
+            .filter_map(futures::future::ready),
+        )
 }

@@ -62,7 +62,7 @@ pub fn state(assistant: Assistant, metrics: MetricsHub, site_addr: &str) -> AppS
         leptos_options: leptos_options(Path::new("target/site"), site_addr.parse().unwrap()),
         assistant,
         metrics,
-        build: "test".into(),
+        build: std::sync::Arc::new(server::pwa::BuildVersion::new(Path::new("target/site"))),
         shutdown: CancellationToken::new(),
     }
 }
