@@ -190,8 +190,36 @@ pub fn write(spec: &ServiceSpec, home: &Path) -> Result<PathBuf, ServiceError> {
         let _ = std::fs::create_dir_all(dir);
     }
     let text = render(spec)?;
-    std::fs::write(&path, text).map_err(write_err)?;
+    replace_file(&path, text.as_bytes()).map_err(write_err)?;
     Ok(path)
+}
+
+/// Puts `bytes` at `path` all at once: written to a temporary file beside it, flushed to disk,
+/// then renamed over it. A full disk (or a crash) midway leaves the old file as it was, never
+/// a half-written one that the service manager would then refuse or misread; the temporary
+/// file is removed when anything fails.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "service".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    // The rename itself is durable once the folder is synced (where folders can be opened).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 pub fn home() -> Result<PathBuf, ServiceError> {
@@ -450,5 +478,28 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             render(&spec()).unwrap()
         );
+    }
+
+    /// Installing again replaces the file whole and leaves no temporary file beside it. (A
+    /// full disk is `tests/faults.rs`: the old file stays intact.)
+    #[test]
+    fn write_replaces_the_file_atomically() {
+        let home = tempfile::tempdir().unwrap();
+        let path = service_path(home.path()).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "old unit, longer than the new one ".repeat(100)).unwrap();
+        write(&spec(), home.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            render(&spec()).unwrap()
+        );
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [path.file_name().unwrap()]);
+        // A folder that cannot take the file: the error names it, nothing is left behind.
+        let missing = home.path().join("no/such/dir/unit");
+        assert!(replace_file(&missing, b"x").is_err());
     }
 }
