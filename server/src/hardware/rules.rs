@@ -28,7 +28,7 @@ fn minus_margin(cores: u32) -> (u32, u32) {
 /// - Context / batch: 4096 / 1024 at ≥ 32 GiB, 2048 / 512 at ≥ 16 GiB, 1024 / 256 below.
 /// - Threads: performance cores − margin on Apple Silicon (efficiency cores are slow enough to
 ///   hold every step back), physical cores − margin elsewhere; margin 1 at ≥ 4 cores, else 0.
-/// - mmap on, mlock off.
+/// - mmap on, until the model file's size decides ([`memory_map_for_model`]); mlock off.
 ///
 /// Memory is system memory (unified memory on Apple Silicon); unknown memory (0) takes the
 /// smallest tier.
