@@ -5,7 +5,9 @@ use std::sync::Arc;
 use app::chat::{StopReason, Timings};
 use app::error::ErrorCode;
 use prometheus_client::encoding::{text::encode, EncodeLabelSet};
-use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use prometheus_client::metrics::{
+    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
+};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -25,6 +27,9 @@ pub struct ChatTelemetry {
     ttft: Histogram,
     total: Histogram,
     tokens_per_second: Histogram,
+    /// The engine's thread count, and how often it changed (each change rebuilds the context).
+    threads: Gauge,
+    context_rebuilds: Counter,
 }
 
 impl Default for ChatTelemetry {
@@ -45,6 +50,8 @@ impl ChatTelemetry {
         let ttft = Histogram::new(secs);
         let total = Histogram::new(secs);
         let tokens_per_second = Histogram::new([5.0, 10.0, 20.0, 40.0, 80.0, 160.0]);
+        let threads = Gauge::default();
+        let context_rebuilds = Counter::default();
         registry.register(
             "answers",
             "Answers by outcome (end_of_generation, token_cap, deadline, cancelled, cached, or an error code)",
@@ -81,6 +88,16 @@ impl ChatTelemetry {
             "Decode speed",
             tokens_per_second.clone(),
         );
+        registry.register(
+            "engine_threads",
+            "CPU threads of the model's context, as the last answer used them",
+            threads.clone(),
+        );
+        registry.register(
+            "context_rebuilds",
+            "Times the context (and its KV cache) was rebuilt for another thread count",
+            context_rebuilds.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             answers,
@@ -91,7 +108,14 @@ impl ChatTelemetry {
             ttft,
             total,
             tokens_per_second,
+            threads,
+            context_rebuilds,
         }
+    }
+
+    /// The thread count the engine's context was built with.
+    pub fn set_threads(&self, threads: u32) {
+        self.threads.set(i64::from(threads));
     }
 
     pub fn record_answer(&self, stop: StopReason, t: &Timings) {
@@ -100,6 +124,12 @@ impl ChatTelemetry {
         if t.cache_hit {
             self.cache_hits.inc();
             return;
+        }
+        // The engine reports the threads it ran with: a change from the last answer means it
+        // rebuilt its context.
+        if t.threads > 0 && i64::from(t.threads) != self.threads.get() {
+            self.context_rebuilds.inc();
+            self.threads.set(i64::from(t.threads));
         }
         self.prompt_tokens.inc_by(u64::from(t.prompt_tokens));
         self.cached_tokens.inc_by(u64::from(t.cached_tokens));
@@ -164,5 +194,25 @@ mod tests {
         assert!(text.contains("mac_status_chat_cache_hits_total 1"));
         assert!(text.contains("mac_status_chat_cached_prompt_tokens_total 60"));
         assert!(text.contains("mac_status_chat_time_to_first_token_seconds_count 1"));
+    }
+
+    #[test]
+    fn a_change_of_threads_counts_as_a_rebuild() {
+        let t = ChatTelemetry::new();
+        t.set_threads(2);
+        let answer = |threads| Timings {
+            threads,
+            generated_tokens: 5,
+            ..Default::default()
+        };
+        for threads in [2, 2, 1, 1, 2] {
+            t.record_answer(StopReason::EndOfGeneration, &answer(threads));
+        }
+        let text = t.encode();
+        assert!(
+            text.contains("mac_status_chat_context_rebuilds_total 2"),
+            "{text}"
+        );
+        assert!(text.contains("mac_status_chat_engine_threads 2"), "{text}");
     }
 }

@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod topics;
 pub mod wire;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -73,6 +74,9 @@ pub struct Assistant {
     cache: AnswerCache,
     telemetry: ChatTelemetry,
     default_strategy: Strategy,
+    /// The thread count of the engine's context, which `hardware::threads_for_now` moves only
+    /// on clear evidence (each change rebuilds the context and its KV cache).
+    threads: Arc<AtomicU32>,
 }
 
 impl Assistant {
@@ -89,6 +93,11 @@ impl Assistant {
             |_| Vec::new(),
             |e| models::languages_for_path(&e.config().model_path),
         );
+        let threads = engine
+            .as_ref()
+            .map_or(profile.profile.threads, |e| e.config().n_threads);
+        let telemetry = ChatTelemetry::new();
+        telemetry.set_threads(threads);
         Self {
             engine,
             languages: Arc::new(languages),
@@ -101,8 +110,9 @@ impl Assistant {
             metrics,
             profile: Arc::new(profile),
             cache,
-            telemetry: ChatTelemetry::new(),
+            telemetry,
             default_strategy,
+            threads: Arc::new(AtomicU32::new(threads)),
         }
     }
 
@@ -261,8 +271,16 @@ impl Assistant {
         let messages = prompt::trim_to_budget(messages, budget, |s| {
             engine.count_tokens(s).unwrap_or(s.len() / 3 + 1)
         });
-        let threads =
-            hardware::threads_for_now(self.profile.profile.threads, &snapshot.cpu.per_core_pct);
+        // The reading counts only if it began after the engine's last answer ended: otherwise
+        // the engine's own load would look like a busy machine.
+        let reading_span = self.metrics.age() + self.metrics.config().interval;
+        let others_only = engine.idle_for().is_some_and(|idle| idle > reading_span);
+        let threads = hardware::threads_for_now(
+            self.profile.profile.threads,
+            self.threads.load(Ordering::Relaxed),
+            others_only.then_some(snapshot.cpu.per_core_pct.as_slice()),
+        );
+        self.threads.store(threads, Ordering::Relaxed);
         let request = GenerateRequest {
             messages,
             max_tokens: plan.max_tokens,

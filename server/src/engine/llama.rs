@@ -2,10 +2,10 @@
 
 use std::num::NonZeroU32;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -53,13 +53,35 @@ fn internal(e: impl std::fmt::Display) -> EngineError {
 
 /// Counts queued + running requests; the guard travels with the job so every way a job ends
 /// (done, cancelled, panicked, rejected by a full queue) decrements exactly once.
-#[derive(Default)]
 struct Shared {
     pending: AtomicUsize,
     clear_cache: AtomicBool,
+    /// Start of the engine's monotonic clock.
+    epoch: Instant,
+    /// When the last request ended, in ms since `epoch`: CPU readings taken since then include
+    /// the engine's own load, which must not count as "the machine is busy".
+    last_active_ms: AtomicU64,
     /// Set when the inference thread ends for any reason (a panic outside the per-answer
     /// guard included), so the host stops reporting a ready engine that no longer answers.
     stopped: AtomicBool,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            pending: AtomicUsize::new(0),
+            clear_cache: AtomicBool::new(false),
+            epoch: Instant::now(),
+            last_active_ms: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Shared {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Marks the engine stopped when the inference thread ends, however it ends.
@@ -82,6 +104,9 @@ impl PendingGuard {
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
+        self.0
+            .last_active_ms
+            .store(self.0.now_ms(), Ordering::SeqCst);
         self.0.pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -234,6 +259,16 @@ impl Inner {
 
     pub(super) fn is_idle(&self) -> bool {
         self.shared.pending.load(Ordering::SeqCst) == 0
+    }
+
+    pub(super) fn idle_for(&self) -> Option<Duration> {
+        if !self.is_idle() {
+            return None;
+        }
+        let last = self.shared.last_active_ms.load(Ordering::SeqCst);
+        Some(Duration::from_millis(
+            self.shared.now_ms().saturating_sub(last),
+        ))
     }
 
     /// Whether the inference thread is still there to answer.

@@ -321,6 +321,19 @@ impl Engine {
         }
     }
 
+    /// How long no request has been running or queued (`None` while one is): CPU readings
+    /// older than that include the engine's own load.
+    pub fn idle_for(&self) -> Option<std::time::Duration> {
+        #[cfg(feature = "llm")]
+        {
+            self.inner.idle_for()
+        }
+        #[cfg(not(feature = "llm"))]
+        {
+            match *self.inner {}
+        }
+    }
+
     /// True when no request is running or queued.
     pub fn is_idle(&self) -> bool {
         #[cfg(feature = "llm")]

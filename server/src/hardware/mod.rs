@@ -19,7 +19,7 @@ pub use app::profile::{Accelerator, HardwareInfo, InferenceProfile, ProfileField
 pub use detect::{detect, from_sysctl, SYSCTL_KEYS};
 pub use overrides::{OverrideError, Overrides, MIN_BATCH, MIN_CTX};
 pub use rules::{
-    choose, memory_map_for_model, threads_for_now, IDLE_BELOW_PCT, OWN_COPY_MAX_SHARE,
+    choose, memory_map_for_model, threads_for_now, HYSTERESIS_CORES, OWN_COPY_MAX_SHARE,
 };
 
 const GIB: u64 = 1 << 30;

@@ -199,28 +199,47 @@ pub fn memory_map_for_model(model_bytes: u64, memory_bytes: u64) -> (bool, Strin
     }
 }
 
-/// A core counts as free below this busy share (percent).
-pub const IDLE_BELOW_PCT: f32 = 50.0;
+/// How far the machine's free capacity (in cores) must be from the current thread count before
+/// the count changes. Each change rebuilds the context, so a reading hovering near a boundary
+/// must not flip it back and forth.
+pub const HYSTERESIS_CORES: f32 = 0.75;
 
-/// Threads to use for a request now: `profile_threads`, but no more than the cores currently
-/// below [`IDLE_BELOW_PCT`] busy (`per_core_busy_pct` as in `Snapshot.cpu.per_core_pct`, 0–100
-/// per core), and at least 1. With no per-core readings (empty slice) `profile_threads` stands.
+/// Threads to use for a request now, given the `current` count (the engine's context) and the
+/// per-core busy shares of a CPU reading that holds only *other* programs' load (`None` when
+/// the reading overlaps the engine's own last answer: then nothing is known and `current`
+/// stands). The free capacity is the sum of each core's idle share; the count moves to it
+/// (rounded, within 1..=`profile_threads`) only when it is more than [`HYSTERESIS_CORES`] away.
 ///
 /// Why: llama.cpp's threads spin-wait for each other at every step, so one thread on a core
 /// another program keeps busy delays all of them. Measured here: with 2 threads and one core
 /// already loaded, time to first token came 2–4× later than with 1 thread. On a busy machine
-/// fewer threads are faster. (A reading that is not a number counts as busy.)
-pub fn threads_for_now(profile_threads: u32, per_core_busy_pct: &[f32]) -> u32 {
-    let profile_threads = profile_threads.max(1);
-    if per_core_busy_pct.is_empty() {
-        return profile_threads;
-    }
-    let idle = per_core_busy_pct
+/// fewer threads are faster. But the engine's own answer makes every core look busy for the
+/// next reading, and following that rebuilt the context on most questions. (A reading that is
+/// not a number counts as busy.)
+pub fn threads_for_now(
+    profile_threads: u32,
+    current: u32,
+    per_core_busy_pct: Option<&[f32]>,
+) -> u32 {
+    let profile = profile_threads.max(1);
+    let current = current.clamp(1, profile);
+    let Some(cores) = per_core_busy_pct.filter(|c| !c.is_empty()) else {
+        return current;
+    };
+    let free: f32 = cores
         .iter()
-        .filter(|&&pct| pct < IDLE_BELOW_PCT)
-        .count();
-    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
-    profile_threads.min(idle).max(1)
+        .map(|&pct| {
+            if pct.is_nan() {
+                0.0
+            } else {
+                1.0 - (pct / 100.0).clamp(0.0, 1.0)
+            }
+        })
+        .sum();
+    if (free - current as f32).abs() <= HYSTERESIS_CORES {
+        return current;
+    }
+    (free.round() as u32).clamp(1, profile)
 }
 
 #[cfg(test)]
@@ -368,27 +387,38 @@ mod tests {
     }
 
     #[test]
-    fn threads_for_now_counts_idle_cores() {
+    fn threads_follow_other_programs_load_with_hysteresis() {
         // Idle machine: the profile stands.
+        let idle = [3.0, 1.0, 0.0, 10.0, 2.0, 4.0, 0.5, 8.0];
+        assert_eq!(threads_for_now(5, 5, Some(&idle)), 5);
+        // Six of eight cores mostly busy: 2.99 cores free.
+        let busy = [97.0, 88.0, 100.0, 60.0, 12.0, 51.0, 90.0, 3.0];
+        assert_eq!(threads_for_now(5, 5, Some(&busy)), 3);
+        assert_eq!(threads_for_now(5, 2, Some(&busy)), 3);
+        // Everything busy: still one thread. NaN counts as busy.
+        assert_eq!(threads_for_now(9, 9, Some(&[100.0; 14])), 1);
         assert_eq!(
-            threads_for_now(5, &[3.0, 1.0, 0.0, 10.0, 2.0, 4.0, 0.5, 8.0]),
-            5
-        );
-        // Six of eight cores busy: two left.
-        assert_eq!(
-            threads_for_now(5, &[97.0, 88.0, 100.0, 60.0, 12.0, 51.0, 50.0, 3.0]),
+            threads_for_now(3, 3, Some(&[f32::NAN, 0.0, 0.0, f32::NAN])),
             2
         );
-        // Exactly 50 % counts as busy, 49.9 as free.
-        assert_eq!(threads_for_now(4, &[50.0, 49.9, 50.0, 50.0]), 1);
-        // Everything busy: still one thread.
-        assert_eq!(threads_for_now(9, &[100.0; 14]), 1);
-        // NaN counts as busy.
-        assert_eq!(threads_for_now(3, &[f32::NAN, 0.0, 0.0, f32::NAN]), 2);
-        // No readings: the profile stands; a zero profile still gives 1.
-        assert_eq!(threads_for_now(5, &[]), 5);
-        assert_eq!(threads_for_now(0, &[]), 1);
-        assert_eq!(threads_for_now(0, &[0.0, 0.0]), 1);
+        // No reading, or one that includes the engine's own answer: the count stays.
+        assert_eq!(threads_for_now(5, 3, None), 3);
+        assert_eq!(threads_for_now(5, 3, Some(&[])), 3);
+        assert_eq!(threads_for_now(0, 0, None), 1);
+        assert_eq!(threads_for_now(2, 7, None), 2, "never above the profile");
+
+        // Two cores, as here: one core half busy is within the band either way.
+        assert_eq!(threads_for_now(2, 2, Some(&[50.0, 0.0])), 2);
+        assert_eq!(threads_for_now(2, 1, Some(&[50.0, 0.0])), 1);
+        // A program taking a whole core moves 2 → 1; the core coming back moves 1 → 2.
+        assert_eq!(threads_for_now(2, 2, Some(&[95.0, 10.0])), 1);
+        assert_eq!(threads_for_now(2, 1, Some(&[10.0, 5.0])), 2);
+        // A reading hovering at the boundary does not flip the count.
+        let mut current = 2;
+        for reading in [[60.0, 10.0], [70.0, 5.0], [55.0, 20.0], [65.0, 0.0]] {
+            current = threads_for_now(2, current, Some(&reading));
+            assert_eq!(current, 2, "{reading:?}");
+        }
     }
 
     #[test]
