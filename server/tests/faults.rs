@@ -585,3 +585,79 @@ fn service_install_on_a_full_disk_fails_clearly_and_keeps_the_old_unit() {
         names(units)
     );
 }
+
+/// A mirror on loopback that answers every GET with `body` (200, its length, no checksum
+/// header: the catalogue's pin is what `pull` checks against).
+fn mirror(body: Vec<u8>) -> String {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Arc::new(body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// `model pull` into a models folder on a full disk (the CLI, against a local mirror): a clear
+/// "no space" error, and the file already installed under that name left whole — the download
+/// goes to `<file>.part`, renamed into place only once verified.
+#[test]
+fn model_pull_onto_a_full_disk_fails_clearly_and_leaves_the_installed_file() {
+    let fs = match Tmpfs::mount("4m") {
+        Ok(fs) => fs,
+        Err(why) => return skipped("model_pull_onto_a_full_disk", &why),
+    };
+    let models = fs.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let file = "Llama-3-ELYZA-JP-8B-q4_k_m.gguf";
+    let installed = models.join(file);
+    let previous = vec![0x11u8; 64 * 1024];
+    std::fs::write(&installed, &previous).unwrap();
+    let base = mirror(vec![0x22u8; 16 << 20]);
+    let out = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+        .args([
+            "model",
+            "pull",
+            "llama3-elyza-8b",
+            "--base-url",
+            &base,
+            "--dir",
+        ])
+        .arg(&models)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        previous,
+        "the installed file is untouched"
+    );
+    let part = models.join(format!("{file}.part"));
+    let part_len = std::fs::metadata(&part).map(|m| m.len()).ok();
+    eprintln!(
+        "model pull on a full disk: {}; {file}.part left: {part_len:?} bytes",
+        stderr.lines().next().unwrap_or("")
+    );
+}
