@@ -3,6 +3,7 @@
 
 #![recursion_limit = "512"]
 
+pub mod alert;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;

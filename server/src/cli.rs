@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Override: lock the model in RAM.
     #[arg(long, env = "MAC_STATUS_MLOCK", global = true)]
     pub mlock: Option<bool>,
+    /// Write the log to this file instead of standard output, rotated daily (`NAME.DATE.log`
+    /// beside it), the last 7 days kept. `service install` sets it on macOS.
+    #[arg(long, env = "MAC_STATUS_LOG_FILE", global = true)]
+    pub log_file: Option<PathBuf>,
     /// Benchmarks only: evaluate every prompt whole, never reusing the KV cache of the
     /// previous one (measures what prefix reuse saves). Hidden from `--help`.
     #[arg(long, global = true, hide = true)]
@@ -252,6 +256,10 @@ impl ServeArgs {
             self.site_root.as_ref().map(|p| p.display().to_string()),
         );
         push("--interval-ms", self.interval_ms.map(|v| v.to_string()));
+        push(
+            "--log-file",
+            self.log_file.as_ref().map(|p| p.display().to_string()),
+        );
         push(
             "--model",
             self.model.as_ref().map(|p| p.display().to_string()),

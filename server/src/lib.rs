@@ -4,12 +4,14 @@
 //! The binary (`main.rs`) is a thin CLI edge; everything testable lives here so integration tests
 //! can build the real router and drive it with `tower::ServiceExt::oneshot`.
 
+pub mod alerts;
 pub mod chat;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod hardware;
+pub mod logging;
 pub mod metrics;
 pub mod models;
 pub mod platform;

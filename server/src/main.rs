@@ -16,16 +16,10 @@ use server::{
     state::AppState,
 };
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,llama_cpp_2=warn,llama-cpp-2=warn")),
-        )
-        .init();
     let cli = Cli::parse();
+    server::logging::init(cli.serve.log_file.as_deref())?;
     let settings = cli.serve.resolve()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -114,15 +108,24 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
             args.model = settings.model.map(absolute);
             args.config = args.config.map(absolute);
             let home = service::home()?;
+            // On macOS the host writes its own rotated log (launchd never rotates a file);
+            // launchd's own file then catches only what comes before logging starts, and
+            // panics. systemd's journal rotates by itself.
+            let log_file = if cfg!(target_os = "macos") {
+                let logs = home.join("Library/Logs");
+                args.log_file = Some(
+                    args.log_file
+                        .map_or_else(|| logs.join("mac-status.log"), absolute),
+                );
+                logs.join("mac-status.stderr.log")
+            } else {
+                home.join(".local/state/mac-status/mac-status.log")
+            };
             let spec = service::ServiceSpec {
                 binary: std::env::current_exe()?,
                 args: args.to_args(),
                 working_dir: cwd,
-                log_file: home.join(if cfg!(target_os = "macos") {
-                    "Library/Logs/mac-status.log"
-                } else {
-                    ".local/state/mac-status/mac-status.log"
-                }),
+                log_file,
             };
             let path = service::install(&spec)?;
             println!("installed and started: {}", path.display());

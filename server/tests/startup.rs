@@ -133,3 +133,56 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
     assert!(grown < 100_000, "the log grew by {grown} bytes");
     assert!(grown > 0, "the first refusal is still logged");
 }
+
+/// `--log-file` (what the LaunchAgent uses): the log goes to today's dated file, not to
+/// standard output, and dated files beyond the kept days are removed at start-up — launchd
+/// never rotates a file, and a laptop's host restarts daily rather than running past midnight.
+#[test]
+fn the_log_file_is_dated_and_old_days_are_removed() {
+    let addr = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for day in 10..=29 {
+        std::fs::write(
+            dir.path().join(format!("mac-status.2020-01-{day}.log")),
+            "old\n",
+        )
+        .unwrap();
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+        .args(["--addr", &addr, "--site-root", "target/site", "--no-model"])
+        .arg("--log-file")
+        .arg(dir.path().join("mac-status.log"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the host starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("http://{addr}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "the host did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut child = child;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("is running at"),
+        "the log went to standard output"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), server::logging::KEEP_DAYS + 1, "{names:?}");
+    let today = names.last().unwrap();
+    assert!(!today.starts_with("mac-status.2020-"), "{names:?}");
+    let text = std::fs::read_to_string(dir.path().join(today)).unwrap();
+    assert!(text.contains("is running at"), "{text}");
+    assert!(!text.contains("\u{1b}["), "no terminal colours in a file");
+    // The oldest days went; the newest old ones stayed.
+    assert_eq!(names[0], "mac-status.2020-01-23.log", "{names:?}");
+}

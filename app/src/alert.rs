@@ -1,0 +1,84 @@
+//! Alerts on the wire: a level that held long enough to tell the user about, with its start
+//! and (once over) its end. The host decides them (`server::alerts`); the page lists them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Level;
+
+/// What an alert is about. Disk alerts name their volume in [`Alert::subject`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Cpu,
+    Memory,
+    Disk,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Unique while the host runs; the page matches updates by it.
+    pub id: u64,
+    pub resource: Resource,
+    /// The volume's mount point for a disk alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The highest level reached while the alert was open.
+    pub level: Level,
+    /// The value (percent) when the level was last raised.
+    pub value_pct: f32,
+    /// When the level began (ms since the Unix epoch), not when it had held long enough.
+    pub started_at_ms: u64,
+    /// `None` while the alert is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<u64>,
+}
+
+/// A change the page and the notifier hear about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AlertEvent {
+    /// A level held for its hold time (or was urgent): tell the user.
+    Raised { alert: Alert },
+    /// An open alert reached a higher level.
+    Escalated { alert: Alert },
+    /// The value went back below the level, by the clearing margin.
+    Ended { alert: Alert },
+}
+
+impl AlertEvent {
+    pub fn alert(&self) -> &Alert {
+        match self {
+            AlertEvent::Raised { alert }
+            | AlertEvent::Escalated { alert }
+            | AlertEvent::Ended { alert } => alert,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_keep_their_json() {
+        let ev = AlertEvent::Raised {
+            alert: Alert {
+                id: 3,
+                resource: Resource::Disk,
+                subject: Some("/".into()),
+                level: Level::Critical,
+                value_pct: 97.5,
+                started_at_ms: 1_700_000_000_000,
+                ended_at_ms: None,
+            },
+        };
+        let json = serde_json::to_value(&ev).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "raised", "alert": {"id": 3, "resource": "disk",
+                "subject": "/", "level": "critical", "value_pct": 97.5,
+                "started_at_ms": 1_700_000_000_000u64}})
+        );
+        assert_eq!(serde_json::from_value::<AlertEvent>(json).unwrap(), ev);
+    }
+}
