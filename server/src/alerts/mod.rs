@@ -11,6 +11,8 @@ use std::collections::{HashMap, VecDeque};
 use app::alert::{Alert, AlertEvent, Resource};
 use app::model::{Level, Snapshot, Thresholds};
 
+pub mod notify;
+
 /// When a level becomes an alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertConfig {
