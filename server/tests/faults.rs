@@ -421,7 +421,7 @@ fn sigterm_mid_answer_ends_the_stream_with_shutting_down_and_exits_cleanly() {
     }
     let status = host.wait_exit(Duration::from_secs(5));
     eprintln!(
-        "SIGTERM mid-answer: last event after the signal, exit {status} {:?} after it",
+        "SIGTERM mid-answer: the shutting_down event, then {status}, {:?} after the signal",
         t0.elapsed()
     );
     assert_eq!(status.code(), Some(0), "{:#?}", host.log());
