@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::hardware::Overrides;
 use crate::metrics::MetricsConfig;
+use crate::store::{self, HistoryConfig, Layout};
 
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct-Q4_1.gguf";
 
@@ -122,6 +123,19 @@ pub struct ServeArgs {
     /// beside it), the last 7 days kept. `service install` sets it on macOS.
     #[arg(long, env = "MAC_STATUS_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
+    /// History database file [default: `history.db` in the platform's data folder:
+    /// ~/Library/Application Support/dev.macstatus.host on macOS, $XDG_DATA_HOME/mac-status
+    /// elsewhere].
+    #[arg(long, env = "MAC_STATUS_HISTORY_DB", global = true)]
+    pub history_db: Option<PathBuf>,
+    /// Keep no history on disk: charts of 24 hours and more stay empty.
+    #[arg(long, env = "MAC_STATUS_NO_HISTORY", global = true)]
+    pub no_history: bool,
+    /// Tests only: the length of a history "minute" in ms (an hour is 60 of them), so a test
+    /// sees rows written in seconds. Hidden from `--help`.
+    #[arg(long, global = true, hide = true,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub history_minute_ms: Option<u64>,
     /// Benchmarks only: evaluate every prompt whole, never reusing the KV cache of the
     /// previous one (measures what prefix reuse saves). Hidden from `--help`.
     #[arg(long, global = true, hide = true)]
@@ -139,6 +153,8 @@ pub struct ConfigFile {
     pub no_model: Option<bool>,
     pub model_languages: Option<Vec<Lang>>,
     pub strategy: Option<Strategy>,
+    pub history_db: Option<PathBuf>,
+    pub no_history: Option<bool>,
     pub profile: Overrides,
 }
 
@@ -175,6 +191,8 @@ pub struct Settings {
     pub overrides: Overrides,
     /// `false` only with the benchmarks' `--no-prefix-reuse`.
     pub prefix_reuse: bool,
+    /// Where history goes (`path: None`: off).
+    pub history: HistoryConfig,
 }
 
 impl Settings {
@@ -213,6 +231,20 @@ impl ServeArgs {
             use_mlock: self.mlock.or(p.use_mlock),
         };
         let no_model = self.no_model || file.no_model.unwrap_or(false);
+        let no_history = self.no_history || file.no_history.unwrap_or(false);
+        let history_path = if no_history {
+            None
+        } else {
+            let path = self
+                .history_db
+                .clone()
+                .or(file.history_db)
+                .or_else(store::default_path);
+            if path.is_none() {
+                tracing::warn!("no data folder for this user: history is off (set --history-db)");
+            }
+            path
+        };
         Ok(Settings {
             addr: self
                 .addr
@@ -234,6 +266,13 @@ impl ServeArgs {
             strategy: self.strategy.or(file.strategy).unwrap_or_default(),
             overrides,
             prefix_reuse: !self.no_prefix_reuse,
+            history: HistoryConfig {
+                path: history_path,
+                layout: self
+                    .history_minute_ms
+                    .map(|ms| Layout::with_minute(Duration::from_millis(ms)))
+                    .unwrap_or_default(),
+            },
         })
     }
 
@@ -277,8 +316,19 @@ impl ServeArgs {
         push("--batch", self.batch.map(|v| v.to_string()));
         push("--mmap", self.mmap.map(|v| v.to_string()));
         push("--mlock", self.mlock.map(|v| v.to_string()));
+        push(
+            "--history-db",
+            self.history_db.as_ref().map(|p| p.display().to_string()),
+        );
+        push(
+            "--history-minute-ms",
+            self.history_minute_ms.map(|v| v.to_string()),
+        );
         if self.no_model {
             out.push("--no-model".into());
+        }
+        if self.no_history {
+            out.push("--no-history".into());
         }
         if self.no_prefix_reuse {
             out.push("--no-prefix-reuse".into());
@@ -347,6 +397,53 @@ mod tests {
             None
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn history_goes_to_the_data_folder_unless_moved_or_off() {
+        let s = Cli::try_parse_from(["mac-status"])
+            .unwrap()
+            .serve
+            .resolve()
+            .unwrap();
+        assert_eq!(s.history.path, store::default_path());
+        assert_eq!(s.history.layout, Layout::default());
+        if let Some(p) = &s.history.path {
+            assert!(p.ends_with("history.db"), "{}", p.display());
+        }
+
+        let cli = Cli::try_parse_from(["mac-status", "--history-db", "/tmp/h.db"]).unwrap();
+        assert_eq!(
+            cli.serve.resolve().unwrap().history.path,
+            Some(PathBuf::from("/tmp/h.db"))
+        );
+        assert_eq!(cli.serve.to_args(), ["--history-db", "/tmp/h.db"]);
+
+        let cli = Cli::try_parse_from(["mac-status", "--history-db", "/tmp/h.db", "--no-history"])
+            .unwrap();
+        assert_eq!(cli.serve.resolve().unwrap().history.path, None, "off wins");
+        assert_eq!(
+            cli.serve.to_args(),
+            ["--history-db", "/tmp/h.db", "--no-history"]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "history_db = \"/var/h.db\"\n").unwrap();
+        let cli = Cli::try_parse_from(["mac-status", "--config", file.to_str().unwrap()]).unwrap();
+        assert_eq!(
+            cli.serve.resolve().unwrap().history.path,
+            Some(PathBuf::from("/var/h.db"))
+        );
+        std::fs::write(&file, "history_db = \"/var/h.db\"\nno_history = true\n").unwrap();
+        assert_eq!(cli.serve.resolve().unwrap().history.path, None);
+
+        let cli = Cli::try_parse_from(["mac-status", "--history-minute-ms", "1000"]).unwrap();
+        assert_eq!(cli.serve.resolve().unwrap().history.layout.minute_ms, 1000);
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--no-history") && !help.contains("history-minute"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod security;
 pub mod service;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 
 use std::path::Path;

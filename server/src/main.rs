@@ -14,6 +14,7 @@ use server::{
     metrics::MetricsHub,
     models, routes, security, service,
     state::AppState,
+    store::HistoryStore,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -192,6 +193,8 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
         }
     };
     let shutdown = CancellationToken::new();
+    let (history, history_writer) =
+        HistoryStore::start(settings.history.clone(), &metrics, shutdown.clone()).await;
     let state = AppState {
         leptos_options: leptos_options(&settings.site_root, bound),
         assistant: {
@@ -208,6 +211,7 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
             }
         },
         metrics,
+        history,
         build: std::sync::Arc::new(server::pwa::BuildVersion::new(&settings.site_root)),
         shutdown: shutdown.clone(),
     };
@@ -220,6 +224,8 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
             shutdown.cancel();
         })
         .await?;
+    // The minute in progress, so a restart loses nothing.
+    history_writer.finish().await;
     tracing::info!("stopped");
     Ok(())
 }

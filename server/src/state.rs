@@ -1,5 +1,5 @@
-//! What every handler can reach: the collector, the assistant, the Leptos options, and the
-//! shutdown signal.
+//! What every handler can reach: the collector, the history store, the assistant, the Leptos
+//! options, and the shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +15,14 @@ use tokio_util::sync::CancellationToken;
 use crate::chat::Assistant;
 use crate::metrics::MetricsHub;
 use crate::pwa::BuildVersion;
+use crate::store::HistoryStore;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub metrics: MetricsHub,
+    /// Minute and hour aggregates on disk (`/api/v1/history?range=24h|7d|90d`).
+    pub history: HistoryStore,
     pub assistant: Assistant,
     /// This build's app-shell version, following rebuilds (see `pwa::BuildVersion`).
     pub build: Arc<BuildVersion>,

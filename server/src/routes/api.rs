@@ -13,6 +13,7 @@ use axum::{
         rejection::{JsonRejection, QueryRejection},
         Query, State,
     },
+    http::header,
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
@@ -26,6 +27,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::{
+    self,
+    wire::{Format, Range},
+};
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
@@ -53,8 +58,11 @@ pub async fn status(State(state): State<AppState>) -> Json<Snapshot> {
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
     minutes: Option<u32>,
+    range: Option<Range>,
+    format: Option<Format>,
 }
 
+/// `?minutes=N`: the ring's own points, as before `range=` existed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct HistoryResponse {
     pub minutes: u32,
@@ -62,16 +70,31 @@ pub struct HistoryResponse {
     pub points: Vec<HistoryPoint>,
 }
 
+const HISTORY_USAGE: &str =
+    "expected ?range=10m|1h|24h|7d|90d or ?minutes=1..60, and optionally format=json|csv";
+
+/// `?range=10m|1h|24h|7d|90d` ([`RangeHistory`](store::wire::RangeHistory): min/mean/max
+/// buckets at the range's resolution), or `?minutes=N` (the ring's points, the older shape);
+/// `format=csv` for either as a CSV download.
 pub async fn history(
     State(state): State<AppState>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Json<HistoryResponse>, ApiError> {
-    let Query(q) = query.map_err(|e| {
-        ApiError::BadQuery(format!(
-            "{} (expected ?minutes=1..{MAX_HISTORY_MINUTES})",
-            e.body_text()
-        ))
-    })?;
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::BadQuery(format!("{} ({HISTORY_USAGE})", e.body_text())))?;
+    let format = q.format.unwrap_or_default();
+    if let Some(range) = q.range {
+        if q.minutes.is_some() {
+            return Err(ApiError::BadQuery(format!(
+                "give range= or minutes=, not both ({HISTORY_USAGE})"
+            )));
+        }
+        let answer = state.history.range(range, &state.metrics).await;
+        return Ok(match format {
+            Format::Json => Json(answer).into_response(),
+            Format::Csv => csv_download(&app::wire::name(&range), &answer.points),
+        });
+    }
     let minutes = q.minutes.unwrap_or(10);
     if !(1..=MAX_HISTORY_MINUTES).contains(&minutes) {
         return Err(ApiError::BadQuery(format!(
@@ -81,11 +104,32 @@ pub async fn history(
     let points = state
         .metrics
         .history(Duration::from_secs(u64::from(minutes) * 60));
-    Ok(Json(HistoryResponse {
-        minutes,
-        resolution_ms: state.metrics.config().history_resolution.as_millis() as u64,
-        points,
-    }))
+    Ok(match format {
+        Format::Json => Json(HistoryResponse {
+            minutes,
+            resolution_ms: state.metrics.config().history_resolution.as_millis() as u64,
+            points,
+        })
+        .into_response(),
+        Format::Csv => {
+            let buckets: Vec<_> = points.iter().map(store::aggregate::from_point).collect();
+            csv_download(&format!("{minutes}m"), &buckets)
+        }
+    })
+}
+
+fn csv_download(name: &str, points: &[store::wire::Bucket]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mac-status-history-{name}.csv\""),
+            ),
+        ],
+        store::csv::render(points),
+    )
+        .into_response()
 }
 
 /// Live snapshots as Server-Sent Events: the current one at once, then each new sample.

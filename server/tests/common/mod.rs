@@ -11,6 +11,7 @@ use server::{
     hardware, leptos_options,
     metrics::{MetricsConfig, MetricsHub},
     state::AppState,
+    store::HistoryStore,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -56,12 +57,23 @@ pub fn assistant(engine: Result<Engine, EngineError>, metrics: &MetricsHub) -> A
     )
 }
 
-/// The host's state, as `main.rs` builds it, for `site_addr`.
+/// The host's state, as `main.rs` builds it, for `site_addr`; history off (`--no-history`).
 pub fn state(assistant: Assistant, metrics: MetricsHub, site_addr: &str) -> AppState {
+    state_with_history(assistant, metrics, HistoryStore::off(), site_addr)
+}
+
+/// The same with `history` (a real store: `HistoryStore::start`).
+pub fn state_with_history(
+    assistant: Assistant,
+    metrics: MetricsHub,
+    history: HistoryStore,
+    site_addr: &str,
+) -> AppState {
     AppState {
         leptos_options: leptos_options(Path::new("target/site"), site_addr.parse().unwrap()),
         assistant,
         metrics,
+        history,
         build: std::sync::Arc::new(server::pwa::BuildVersion::new(Path::new("target/site"))),
         shutdown: CancellationToken::new(),
     }
