@@ -8,7 +8,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 let host: ChildProcess;
 
 test.beforeAll(async () => {
-  host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model"], {
+  host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model", "--no-history"], {
     stdio: "ignore",
   });
   for (let i = 0; i < 200; i++) {

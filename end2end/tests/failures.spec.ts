@@ -7,7 +7,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const MODEL = "../models/SmolLM2-135M-Instruct-Q4_1.gguf";
 
 function startHost(model: string | null): ChildProcess {
-  const args = ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site"];
+  const args = ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-history"];
   args.push(...(model ? ["--model", model] : ["--no-model"]));
   return spawn("../target/release/mac-status", args, { stdio: "ignore" });
 }

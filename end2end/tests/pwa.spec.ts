@@ -9,7 +9,7 @@ const PORT = Number(process.env.E2E_PWA_PORT ?? 3212);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 function startHost(): ChildProcess {
-  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model"], {
+  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model", "--no-history"], {
     stdio: "ignore",
   });
 }
@@ -136,7 +136,7 @@ test("a rebuild under a running host gives a new worker, and the updated page hy
   // A site of its own, so the "rebuild" (new CSS, as `cargo leptos build` rewrites pkg/) harms no other test.
   const site = fs.mkdtempSync(path.join(os.tmpdir(), "mac-status-site-"));
   fs.cpSync("../target/site", site, { recursive: true });
-  const host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", site, "--no-model"], {
+  const host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", site, "--no-model", "--no-history"], {
     stdio: "ignore",
   });
   try {
