@@ -54,7 +54,14 @@ struct Host {
 impl Host {
     fn start(addr: &str, model: &Path, extra: &[&str]) -> Host {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-            .args(["--addr", addr, "--site-root", SITE_ROOT, "--no-history", "--model"])
+            .args([
+                "--addr",
+                addr,
+                "--site-root",
+                SITE_ROOT,
+                "--no-history",
+                "--model",
+            ])
             .arg(model)
             .args(extra)
             .env("RUST_LOG", "info")
