@@ -55,6 +55,8 @@ test("a refused question shows the host's reason and code, not a blank answer", 
     await expect(error).toHaveAttribute("data-code", "question_too_long");
     await expect(error).toContainText("HTTP 400");
     await expect(error).toContainText("1000 characters");
+    await error.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: "screenshots/chat-refused.png" });
     await expect(page.locator("#ask")).toBeEnabled();
   } finally {
     await stop(host);
@@ -116,6 +118,8 @@ test("a host killed mid-answer: the answer is marked interrupted and keeps what 
     await expect(error).toContainText("interrupted");
     expect((await page.locator("#answer").textContent())!.length).toBeGreaterThan(0);
     await expect(page.locator("#answer")).toHaveAttribute("data-done", "false");
+    await error.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: "screenshots/chat-interrupted.png" });
   } finally {
     await stop(host);
   }
@@ -131,6 +135,7 @@ test("a stuck host: the badge says stale, then live again", async ({ page }) => 
     const conn = page.locator("#conn");
     await expect(conn).toHaveClass(/stale/, { timeout: 10_000 });
     await expect(conn).toHaveText("Stale");
+    await page.screenshot({ path: "screenshots/stale.png" });
     host.kill("SIGCONT");
     await expect(conn).toHaveClass(/live/, { timeout: 10_000 });
   } finally {

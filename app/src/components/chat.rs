@@ -399,7 +399,7 @@ fn exchange(a: Answer, lang: RwSignal<Lang>) -> impl IntoView {
                     {a.done.map(|(stop, cut, timings)| move || status_line(lang.get(), stop, cut, &timings))}
                 </p>
             </div>
-            <aside class="facts" id="facts" aria-label=move || tr(Key::FactsUsedLabel)>
+            <aside class="facts" id="facts" hidden=a.facts.is_empty() aria-label=move || tr(Key::FactsUsedLabel)>
                 <h3>{move || tr(Key::FactsUsed)}</h3>
                 <dl>
                     {a.facts.iter().map(|f| view! {
