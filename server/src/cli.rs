@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::alerts::{AlertConfigError, AlertFile, AlertSettings};
 use crate::hardware::Overrides;
 use crate::metrics::MetricsConfig;
 use crate::store::{self, HistoryConfig, Layout};
@@ -156,6 +157,7 @@ pub struct ConfigFile {
     pub history_db: Option<PathBuf>,
     pub no_history: Option<bool>,
     pub profile: Overrides,
+    pub alerts: AlertFile,
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -176,6 +178,8 @@ pub enum ConfigError {
         #[source]
         source: toml::de::Error,
     },
+    #[error("config file: [alerts] {0}")]
+    Alerts(#[from] AlertConfigError),
 }
 
 /// Every setting resolved.
@@ -193,6 +197,8 @@ pub struct Settings {
     pub prefix_reuse: bool,
     /// Where history goes (`path: None`: off).
     pub history: HistoryConfig,
+    /// When a level becomes an alert, and whether the host notifies (config `[alerts]`).
+    pub alerts: AlertSettings,
 }
 
 impl Settings {
@@ -231,6 +237,7 @@ impl ServeArgs {
             use_mlock: self.mlock.or(p.use_mlock),
         };
         let no_model = self.no_model || file.no_model.unwrap_or(false);
+        let file_alerts = file.alerts.clone();
         let no_history = self.no_history || file.no_history.unwrap_or(false);
         let history_path = if no_history {
             None
@@ -273,6 +280,7 @@ impl ServeArgs {
                     .map(|ms| Layout::with_minute(Duration::from_millis(ms)))
                     .unwrap_or_default(),
             },
+            alerts: file_alerts.resolve()?,
         })
     }
 

@@ -195,7 +195,9 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
     let shutdown = CancellationToken::new();
     let (history, history_writer) =
         HistoryStore::start(settings.history.clone(), &metrics, shutdown.clone()).await;
+    let alerts = server::alerts::AlertHub::start(settings.alerts.clone(), &metrics, notifier());
     let state = AppState {
+        alerts,
         leptos_options: leptos_options(&settings.site_root, bound),
         assistant: {
             let assistant = Assistant::new(
@@ -247,4 +249,14 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// The system notifications the host can show itself: Notification Center on macOS.
+fn notifier() -> Option<std::sync::Arc<dyn server::alerts::notify::Notifier>> {
+    #[cfg(target_os = "macos")]
+    {
+        Some(std::sync::Arc::new(server::alerts::notify::Osascript))
+    }
+    #[cfg(not(target_os = "macos"))]
+    None
 }

@@ -13,6 +13,7 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::Assistant;
+use crate::alerts::AlertHub;
 use crate::metrics::MetricsHub;
 use crate::pwa::BuildVersion;
 use crate::store::HistoryStore;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub build: Arc<BuildVersion>,
     /// Cancelled on Ctrl-C/SIGTERM so open streams end and graceful shutdown can finish.
     pub shutdown: CancellationToken,
+    /// Levels that held long enough: listed, streamed to pages, notified.
+    pub alerts: AlertHub,
 }
 
 impl AppState {

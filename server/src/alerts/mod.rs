@@ -11,7 +11,10 @@ use std::collections::{HashMap, VecDeque};
 use app::alert::{Alert, AlertEvent, Resource};
 use app::model::{Level, Snapshot, Thresholds};
 
+mod hub;
 pub mod notify;
+
+pub use hub::{AlertConfigError, AlertFile, AlertHub, AlertSettings, PageOpen};
 
 /// When a level becomes an alert.
 #[derive(Clone, Debug, PartialEq)]

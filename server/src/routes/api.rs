@@ -138,18 +138,40 @@ pub async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let snapshots = WatchStream::new(state.metrics.subscribe());
-    let events = snapshots
-        .filter_map(|snap| async move {
-            match Event::default().json_data(&*snap) {
-                Ok(ev) => Some(Ok(ev.retry(RETRY))),
-                Err(err) => {
-                    tracing::error!(%err, "cannot encode a snapshot");
-                    None
-                }
+    let snapshots = snapshots.filter_map(|snap| async move {
+        match Event::default().json_data(&*snap) {
+            Ok(ev) => Some(Ok(ev.retry(RETRY))),
+            Err(err) => {
+                tracing::error!(%err, "cannot encode a snapshot");
+                None
             }
-        })
-        .take_until(state.shutdown.cancelled_owned());
+        }
+    });
+    // Alerts as named events (`event: alert`): a page's `onmessage` sees only snapshots. The
+    // page counts as open (no system notification) while this stream lives.
+    let (alerts, page) = state.alerts.subscribe();
+    let alerts = tokio_stream::wrappers::BroadcastStream::new(alerts).filter_map(move |ev| {
+        let _page = &page;
+        let ev = ev
+            .ok()
+            .and_then(|ev| Event::default().event("alert").json_data(&ev).ok());
+        async move { ev.map(Ok) }
+    });
+    let events =
+        futures::stream::select(snapshots, alerts).take_until(state.shutdown.cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// `GET /api/v1/alerts`: open alerts, then ended ones, newest first.
+pub async fn alerts(State(state): State<AppState>) -> Json<AlertList> {
+    Json(AlertList {
+        alerts: state.alerts.list(),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AlertList {
+    pub alerts: Vec<app::alert::Alert>,
 }
 
 pub async fn not_found() -> ApiError {

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stream", get(api::stream))
         .route("/chat", post(api::chat))
         .route("/profile", get(api::profile))
+        .route("/alerts", get(api::alerts))
         .fallback(api::not_found);
 
     // The built site (WASM, JS, CSS, public assets), precompressed files preferred (brotli,

@@ -69,11 +69,13 @@ pub fn state_with_history(
     history: HistoryStore,
     site_addr: &str,
 ) -> AppState {
+    let metrics_for_alerts = metrics.clone();
     AppState {
         leptos_options: leptos_options(Path::new("target/site"), site_addr.parse().unwrap()),
         assistant,
         metrics,
         history,
+        alerts: server::alerts::AlertHub::start(Default::default(), &metrics_for_alerts, None),
         build: std::sync::Arc::new(server::pwa::BuildVersion::new(Path::new("target/site"))),
         shutdown: CancellationToken::new(),
     }
