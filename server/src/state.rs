@@ -12,8 +12,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::Assistant;
 use crate::alerts::AlertHub;
+use crate::chat::Assistant;
 use crate::metrics::MetricsHub;
 use crate::pwa::BuildVersion;
 use crate::store::HistoryStore;

@@ -229,7 +229,7 @@ mod tests {
             "{}",
             cpu.ja
         );
-        // The processes topic names the busiest process, with its share of all cores.
+        // The processes topic names the busiest process, quoted, with its share of all cores.
         let top = &s.processes.by_cpu[0];
         let share = pct(top.cpu_pct / s.host.logical_cores as f32);
         let procs = found
@@ -238,7 +238,7 @@ mod tests {
             .expect("a processes finding");
         assert!(
             procs.en.contains(&format!(
-                "{} uses the most CPU: {share} % of all cores",
+                "\"{}\" uses the most CPU: {share} % of all cores",
                 top.name
             )),
             "{}",
@@ -246,7 +246,7 @@ mod tests {
         );
         assert!(procs
             .ja
-            .contains(&format!("{}（全コアの{share}%）", top.name)));
+            .contains(&format!("\"{}\"（全コアの{share}%）", top.name)));
         // The worst come first.
         assert!(found.windows(2).all(|w| w[0].level >= w[1].level));
     }
@@ -484,13 +484,13 @@ mod tests {
         assert!(
             advice
                 .en
-                .contains(&format!("If you do not need {top}, quit it")),
+                .contains(&format!("If you do not need \"{top}\", quit it")),
             "{}",
             advice.en
         );
         assert!(advice
             .ja
-            .contains(&format!("{top}が不要なら終了してください")));
+            .contains(&format!("\"{top}\"が不要なら終了してください")));
         // A spike needs nothing; a normal CPU gets no advice at all.
         let (mut s, h) = idle();
         s.cpu.total_pct = 90.0;
@@ -536,7 +536,7 @@ mod tests {
         let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
         let advice = &found[0].advice.as_ref().expect("advice").en;
         assert!(
-            advice.contains(&format!("If you do not need {next}")),
+            advice.contains(&format!("If you do not need \"{next}\"")),
             "{advice}"
         );
     }

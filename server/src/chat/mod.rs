@@ -179,13 +179,7 @@ impl Assistant {
         req: ChatRequest,
     ) -> Result<impl Stream<Item = ChatEvent> + Send + 'static, AskError> {
         let started = Instant::now();
-        let question = req.question.trim().to_string();
-        if question.is_empty() {
-            return Err(AskError::Empty);
-        }
-        if question.chars().count() > MAX_QUESTION_CHARS {
-            return Err(AskError::TooLong);
-        }
+        let question = validate_question(&req.question)?;
         let intents = intent::detect(&question);
         let lang = intent::detect_language(&question);
         let snapshot = self.metrics.latest();
@@ -382,6 +376,18 @@ impl Assistant {
         };
         stream::iter([start, to_event(explanation), done]).boxed()
     }
+}
+
+/// The question as it is answered (trimmed), or why it is refused before anything is streamed.
+pub fn validate_question(question: &str) -> Result<String, AskError> {
+    let question = question.trim();
+    if question.is_empty() {
+        return Err(AskError::Empty);
+    }
+    if question.chars().count() > MAX_QUESTION_CHARS {
+        return Err(AskError::TooLong);
+    }
+    Ok(question.to_owned())
 }
 
 /// Why the model does not explain, when the engine failed to load or to take the question.

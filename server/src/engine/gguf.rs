@@ -65,14 +65,27 @@ pub fn validate_gguf(path: &Path) -> Result<GgufSummary, EngineError> {
     parse(&mut r)
 }
 
-struct Reader {
-    inner: BufReader<File>,
+/// [`validate_gguf`] on a file's bytes already in memory: the same walk, for the fuzzer and for
+/// tests. Errors name the file `<memory>`.
+pub fn validate_gguf_bytes(bytes: &[u8]) -> Result<GgufSummary, EngineError> {
+    let mut r = Reader {
+        inner: bytes,
+        pos: 0,
+        len: bytes.len() as u64,
+        path: PathBuf::from("<memory>"),
+    };
+    parse(&mut r)
+}
+
+/// The header walk's cursor over `len` bytes of `inner`, a file or a slice.
+struct Reader<R> {
+    inner: R,
     pos: u64,
     len: u64,
     path: PathBuf,
 }
 
-impl Reader {
+impl<R: Read> Reader<R> {
     fn corrupt(&self, reason: String) -> EngineError {
         EngineError::ModelCorrupt {
             path: self.path.clone(),
@@ -175,7 +188,12 @@ fn scalar_size(t: u32) -> Option<u64> {
     }
 }
 
-fn skip_value(r: &mut Reader, t: u32, key: &str, depth: u32) -> Result<(), EngineError> {
+fn skip_value<R: Read>(
+    r: &mut Reader<R>,
+    t: u32,
+    key: &str,
+    depth: u32,
+) -> Result<(), EngineError> {
     if let Some(n) = scalar_size(t) {
         return r.skip(n, key);
     }
@@ -244,7 +262,7 @@ fn ggml_type_layout(t: u32) -> Option<(u64, u64)> {
     })
 }
 
-fn parse(r: &mut Reader) -> Result<GgufSummary, EngineError> {
+fn parse<R: Read>(r: &mut Reader<R>) -> Result<GgufSummary, EngineError> {
     if r.len < 4 {
         return Err(r.corrupt(format!("not a GGUF file: only {} bytes long", r.len)));
     }
@@ -331,7 +349,12 @@ fn parse(r: &mut Reader) -> Result<GgufSummary, EngineError> {
                         "tensor {tname}: row of {ne0} is not a multiple of the block size {block}"
                     )));
                 }
-                Some(elements / block * size)
+                // Checked: a row count near 2^64 would wrap to a small size (a release build
+                // does not trap) and let a file without its data pass.
+                let bytes = (elements / block)
+                    .checked_mul(size)
+                    .ok_or_else(|| r.corrupt(format!("tensor {tname} is impossibly large")))?;
+                Some(bytes)
             }
             None => None,
         };
@@ -481,6 +504,49 @@ mod tests {
     fn missing_file() {
         let err = validate_gguf(Path::new("/nonexistent/dir/model.gguf")).unwrap_err();
         assert!(matches!(err, EngineError::ModelMissing { .. }));
+    }
+
+    /// Found by the `gguf_header` fuzz target: a tensor whose element count fits in 64 bits
+    /// but whose size in bytes does not overflowed (a panic with debug assertions; without them
+    /// it wrapped to 0 bytes, and the file passed without its data).
+    #[test]
+    fn tensor_size_overflow_is_corrupt_not_a_panic() {
+        let mut v = Vec::new();
+        v.extend_from_slice(b"GGUF");
+        v.extend_from_slice(&3u32.to_le_bytes());
+        v.extend_from_slice(&1u64.to_le_bytes()); // tensors
+        v.extend_from_slice(&0u64.to_le_bytes()); // metadata
+        v.extend_from_slice(&1u64.to_le_bytes());
+        v.push(b'w');
+        v.extend_from_slice(&1u32.to_le_bytes()); // dimensions
+        v.extend_from_slice(&(1u64 << 62).to_le_bytes()); // 2^62 F32 elements: 2^64 bytes
+        v.extend_from_slice(&0u32.to_le_bytes()); // F32
+        v.extend_from_slice(&0u64.to_le_bytes()); // offset
+        let err = validate_gguf_bytes(&v).unwrap_err();
+        assert!(
+            matches!(&err, EngineError::ModelCorrupt { reason, .. } if reason.contains("impossibly large")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bytes_in_memory_are_checked_like_a_file() {
+        for bytes in [
+            gguf_bytes(64, None),
+            gguf_bytes(64, Some(60)),
+            b"GG".to_vec(),
+        ] {
+            let from_file = validate_gguf(write(&bytes).path());
+            let in_memory = validate_gguf_bytes(&bytes);
+            match (from_file, in_memory) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (
+                    Err(EngineError::ModelCorrupt { reason: a, .. }),
+                    Err(EngineError::ModelCorrupt { reason: b, .. }),
+                ) => assert_eq!(a, b),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::sync::mpsc::error::TrySendError as TokioTrySendError;
 use tokio::sync::mpsc::Sender as TokenSender;
 
 use super::stamp::FileStamp;
-use super::template::{llama2_prompt, scrub};
+use super::template::{llama2_prompt, scrub_messages};
 use super::text::{common_prefix_len, Utf8Stream};
 use super::{
     default_threads, gguf, ChatMessage, EngineConfig, EngineError, GenerateRequest,
@@ -143,7 +143,8 @@ pub(super) struct Inner {
     /// so they run on the caller's thread and never wait behind an answer.
     model: Arc<LlamaModel>,
     template: Option<LlamaChatTemplate>,
-    /// Control-token spellings scrubbed from message text (see `template::scrub`).
+    /// The model's control-token spellings, scrubbed from message text with every chat
+    /// format's markers (see `template::scrub`).
     specials: Vec<String>,
     jobs: SyncSender<Job>,
     shared: Arc<Shared>,
@@ -208,11 +209,34 @@ impl Inner {
     }
 
     pub(super) fn render_prompt(&self, messages: &[ChatMessage]) -> Result<Rendered, EngineError> {
-        let clean: Vec<ChatMessage> = messages
-            .iter()
-            .map(|m| ChatMessage::new(m.role, scrub(&m.content, &self.specials)))
-            .collect();
-        if let Some(tmpl) = &self.template {
+        self.render_with(self.template.as_ref(), messages)
+    }
+
+    /// Test hook: `messages` rendered through llama.cpp's built-in template `name` (`"chatml"`,
+    /// `"llama3"`, `"llama2"`, …), or the Llama-2 fallback for `None`, scrubbed exactly as
+    /// [`Self::render_prompt`] scrubs them (the loaded model's control tokens included).
+    pub(super) fn render_prompt_as(
+        &self,
+        name: Option<&str>,
+        messages: &[ChatMessage],
+    ) -> Result<String, EngineError> {
+        let tmpl = name
+            .map(LlamaChatTemplate::new)
+            .transpose()
+            .map_err(internal)?;
+        self.render_with(tmpl.as_ref(), messages).map(|r| r.text)
+    }
+
+    /// Every message scrubbed of chat-format markers and the model's control-token spellings
+    /// (`template::scrub`: the question, earlier turns and machine names are untrusted), then
+    /// rendered with `tmpl`, or the Llama-2 format without one or when llama.cpp fails on it.
+    fn render_with(
+        &self,
+        tmpl: Option<&LlamaChatTemplate>,
+        messages: &[ChatMessage],
+    ) -> Result<Rendered, EngineError> {
+        let clean = scrub_messages(messages, &self.specials);
+        if let Some(tmpl) = tmpl {
             let chat = clean
                 .iter()
                 .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))

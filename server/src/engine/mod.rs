@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use gguf::{validate_gguf, GgufSummary};
+pub use gguf::{validate_gguf, validate_gguf_bytes, GgufSummary};
 #[cfg(feature = "llm")]
 pub use llama::backend;
-pub use template::llama2_prompt;
+pub use template::{llama2_prompt, scrub, scrub_messages, strip_markers, MARKERS};
 pub use text::{common_prefix_len, Utf8Stream};
 
 /// How to load and run the model.
@@ -279,6 +279,27 @@ impl Engine {
         #[cfg(not(feature = "llm"))]
         {
             let _ = messages;
+            match *self.inner {}
+        }
+    }
+
+    /// Test hook: `messages` as [`Self::render_prompt`] renders them (same scrubbing), but
+    /// through llama.cpp's built-in template `name` (`"chatml"`, `"llama3"`, `"llama2"`, …), or
+    /// the Llama-2 fallback for `None`, whatever template the loaded GGUF carries: the
+    /// prompt-injection tests render every format with the one small model.
+    #[doc(hidden)]
+    pub fn render_prompt_as(
+        &self,
+        name: Option<&str>,
+        messages: &[ChatMessage],
+    ) -> Result<String, EngineError> {
+        #[cfg(feature = "llm")]
+        {
+            self.inner.render_prompt_as(name, messages)
+        }
+        #[cfg(not(feature = "llm"))]
+        {
+            let _ = (name, messages);
             match *self.inner {}
         }
     }

@@ -141,7 +141,7 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
     if level > Level::Normal {
         match cx.snapshot.processes.by_memory.first() {
             Some(p) => {
-                let n = crate::chat::facts::name(&p.name);
+                let n = crate::chat::facts::quoted_name(&p.name);
                 out.advise(
                     format!("Quit the apps you are not using, starting with the largest ({n})."),
                     format!("使っていないアプリを終了してください（まずは最も大きい{n}）。"),

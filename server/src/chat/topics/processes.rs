@@ -1,5 +1,6 @@
 //! Processes: which programs use the most CPU and memory, as shares of the whole machine.
-//! Names only: the snapshot never holds command lines, and names are cut short.
+//! Names only: the snapshot never holds command lines, and names are cut short and quoted as
+//! data ([`quoted_name`]).
 
 use app::chat::Topic;
 use app::format;
@@ -9,7 +10,7 @@ use app::model::{Level, Thresholds};
 use super::Context;
 use crate::chat::cache::{Bucket, State};
 use crate::chat::diagnosis::{pct, share_of_cores, Findings};
-use crate::chat::facts::{name, Facts};
+use crate::chat::facts::{quoted_name, Facts};
 use crate::chat::intent::{Intent, Rule};
 
 pub(crate) const KEYWORDS: Rule = Rule {
@@ -46,7 +47,13 @@ pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static s
         .iter()
         .take(n.min(TOP))
         .zip(CPU_KEYS)
-        .map(|(p, key)| (key, name(&p.name), share_of_cores(p.cpu_pct, cx.cores())))
+        .map(|(p, key)| {
+            (
+                key,
+                quoted_name(&p.name),
+                share_of_cores(p.cpu_pct, cx.cores()),
+            )
+        })
         .filter(|(_, _, share)| *share >= min_share)
         .collect()
 }
@@ -61,7 +68,7 @@ pub(crate) fn quittable(cx: &Context, min_share: f32) -> Option<String> {
         .iter()
         .filter(|p| p.pid != own)
         .find(|p| share_of_cores(p.cpu_pct, cx.cores()) >= min_share)
-        .map(|p| name(&p.name))
+        .map(|p| quoted_name(&p.name))
 }
 
 /// How to stop a process the user may not need.
@@ -104,8 +111,8 @@ fn top_memory_facts(f: &mut Facts, cx: &Context) {
         let share = format::pct(memory_share(cx, p.memory_bytes));
         let bytes = format::bytes(p.memory_bytes);
         let value = match f.lang {
-            Lang::En => format!("{} {bytes} ({share} of memory)", name(&p.name)),
-            Lang::Ja => format!("{} {bytes}（メモリの{share}）", name(&p.name)),
+            Lang::En => format!("{} {bytes} ({share} of memory)", quoted_name(&p.name)),
+            Lang::Ja => format!("{} {bytes}（メモリの{share}）", quoted_name(&p.name)),
         };
         f.push(key, label, value);
     }
@@ -158,7 +165,7 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
     if let Some(top) = mem.first() {
         let share = memory_share(cx, top.memory_bytes);
         let bytes = format::bytes(top.memory_bytes);
-        let n = name(&top.name);
+        let n = quoted_name(&top.name);
         let mut en = format!(
             "{n} uses the most memory: {bytes} ({} % of memory)",
             pct(share)
@@ -170,7 +177,7 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
         let mut keys = vec![MEMORY_KEYS[0]];
         if let Some(second) = mem.get(1) {
             let b2 = format::bytes(second.memory_bytes);
-            let n2 = name(&second.name);
+            let n2 = quoted_name(&second.name);
             en += &format!(", then {n2} ({b2})");
             ja += &format!("、次に{n2}（{b2}）");
             keys.push(MEMORY_KEYS[1]);
