@@ -24,6 +24,22 @@ pub struct Snapshot {
     pub apple: Option<AppleExtras>,
 }
 
+impl Snapshot {
+    /// Every name in the snapshot that another program chooses (process names, volume mount
+    /// points, interface and sensor labels): the text the prompt must treat as data. Tests and
+    /// fuzzers forge them through this one list.
+    pub fn names_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let p = &mut self.processes;
+        p.by_cpu
+            .iter_mut()
+            .chain(p.by_memory.iter_mut())
+            .map(|p| &mut p.name)
+            .chain(self.disks.iter_mut().map(|d| &mut d.mount))
+            .chain(self.networks.iter_mut().map(|n| &mut n.interface))
+            .chain(self.temperatures.iter_mut().flatten().map(|t| &mut t.label))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostInfo {
     pub hostname: Option<String>,
@@ -243,6 +259,34 @@ fn pct(part: u64, whole: u64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_mut_reaches_every_chosen_name() {
+        let mut s = Snapshot::default();
+        let proc = |name: &str| ProcessInfo {
+            name: name.into(),
+            ..Default::default()
+        };
+        s.processes.by_cpu = vec![proc("a"), proc("b")];
+        s.processes.by_memory = vec![proc("c")];
+        s.disks = vec![DiskStats {
+            mount: "/".into(),
+            ..Default::default()
+        }];
+        s.networks = vec![NetStats {
+            interface: "en0".into(),
+            ..Default::default()
+        }];
+        s.temperatures = Some(vec![SensorReading {
+            label: "die".into(),
+            ..Default::default()
+        }]);
+        let seen: Vec<String> = s.names_mut().map(|n| n.clone()).collect();
+        assert_eq!(seen, ["a", "b", "c", "/", "en0", "die"]);
+        s.names_mut().for_each(|n| n.push('!'));
+        assert_eq!(s.processes.by_memory[0].name, "c!");
+        assert_eq!(s.temperatures.unwrap()[0].label, "die!");
+    }
 
     #[test]
     fn levels_follow_thresholds_at_their_edges() {

@@ -151,7 +151,11 @@ test("a rebuild under a running host gives a new worker, and the updated page hy
     // The rebuild: the CSS changes (its precompressed twins are rewritten by a real build; here
     // they go, so the host serves the new file).
     const css = path.join(site, "pkg/mac-status.css");
+    const { atime, mtime } = fs.statSync(css);
     fs.appendFileSync(css, "\n#conn { outline: 3px solid rgb(1, 2, 3); }\n");
+    // A rebuild within the same second as the page's fetch: its Last-Modified does not change,
+    // so only a worker that bypasses the HTTP cache gets the new file.
+    fs.utimesSync(css, atime, mtime);
     for (const twin of [".br", ".gz"]) fs.rmSync(css + twin, { force: true });
 
     const after = await (await fetch(`${BASE}/sw.js`)).text();

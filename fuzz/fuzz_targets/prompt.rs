@@ -35,20 +35,8 @@ struct Input {
 fuzz_target!(|input: Input| {
     let (mut s, recent) = busy();
     if !input.names.is_empty() {
-        let mut names = input.names.iter().cycle();
-        let mut forge = |name: &mut String| *name = names.next().unwrap().clone();
-        s.processes
-            .by_cpu
-            .iter_mut()
-            .for_each(|p| forge(&mut p.name));
-        s.processes
-            .by_memory
-            .iter_mut()
-            .for_each(|p| forge(&mut p.name));
-        s.disks.iter_mut().for_each(|d| forge(&mut d.mount));
-        s.networks.iter_mut().for_each(|n| forge(&mut n.interface));
-        for t in s.temperatures.iter_mut().flatten() {
-            forge(&mut t.label);
+        for (name, forged) in s.names_mut().zip(input.names.iter().cycle()) {
+            name.clone_from(forged);
         }
     }
     let intents = match input.topics {

@@ -36,20 +36,8 @@ fn fixture(name: &str) -> String {
 fn forged_snapshot() -> (Snapshot, Vec<HistoryPoint>) {
     let mut s: Snapshot = serde_json::from_str(&fixture("busy.json")).unwrap();
     let h = serde_json::from_str(&fixture("busy-history.json")).unwrap();
-    let mut names = FORGED_NAMES.iter().cycle();
-    let mut forge = |name: &mut String| *name = names.next().unwrap().to_string();
-    s.processes
-        .by_cpu
-        .iter_mut()
-        .for_each(|p| forge(&mut p.name));
-    s.processes
-        .by_memory
-        .iter_mut()
-        .for_each(|p| forge(&mut p.name));
-    s.disks.iter_mut().for_each(|d| forge(&mut d.mount));
-    s.networks.iter_mut().for_each(|n| forge(&mut n.interface));
-    for t in s.temperatures.iter_mut().flatten() {
-        forge(&mut t.label);
+    for (name, forged) in s.names_mut().zip(FORGED_NAMES.iter().cycle()) {
+        *name = forged.to_string();
     }
     (s, h)
 }

@@ -635,20 +635,8 @@ mod tests {
             "../../tests/fixtures/snapshots/busy-history.json"
         ))
         .expect("history fixture");
-        let mut names = FORGED_NAMES.iter().cycle();
-        let mut forge = |name: &mut String| *name = names.next().unwrap().to_string();
-        s.processes
-            .by_cpu
-            .iter_mut()
-            .for_each(|p| forge(&mut p.name));
-        s.processes
-            .by_memory
-            .iter_mut()
-            .for_each(|p| forge(&mut p.name));
-        s.disks.iter_mut().for_each(|d| forge(&mut d.mount));
-        s.networks.iter_mut().for_each(|n| forge(&mut n.interface));
-        for t in s.temperatures.iter_mut().flatten() {
-            forge(&mut t.label);
+        for (name, forged) in s.names_mut().zip(FORGED_NAMES.iter().cycle()) {
+            *name = forged.to_string();
         }
         (s, h)
     }

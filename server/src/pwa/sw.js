@@ -6,7 +6,10 @@ const CACHE = `__NAME__-${VERSION}`;
 const SHELL = __ASSETS__;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+  // From the network, never the HTTP cache: a file revalidated by its Last-Modified second
+  // could otherwise come back from before a rebuild made in that same second.
+  const fresh = SHELL.map((url) => new Request(url, { cache: "reload" }));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(fresh)));
 });
 
 self.addEventListener("activate", (event) => {
