@@ -42,6 +42,21 @@ fn start(addr: &str) -> (std::process::Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
+/// A loopback address nobody listens on (the probe is closed before the host binds it).
+fn free_addr() -> String {
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().to_string()
+}
+
+/// Waits (at most 30 s) until the host at `addr` answers `/healthz`.
+fn wait_until_serving(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("http://{addr}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "the host did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_taken_port_exits_at_once_without_loading_the_model() {
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -71,10 +86,7 @@ fn a_taken_port_exits_at_once_without_loading_the_model() {
 /// above looks for is real) and serves.
 #[test]
 fn a_free_port_loads_the_model_and_serves() {
-    let addr = {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().to_string()
-    };
+    let addr = free_addr();
     let (mut child, lines) = start(&addr);
     let mut loaded = false;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -100,10 +112,7 @@ fn a_free_port_loads_the_model_and_serves() {
 /// every request is refused (cross-site), and the log must not grow with them.
 #[test]
 fn a_flood_of_refused_requests_barely_grows_the_log() {
-    let addr = {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().to_string()
-    };
+    let addr = free_addr();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("host.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
@@ -125,11 +134,7 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
         .build()
         .into();
     let url = format!("http://{addr}/{}", "A".repeat(8000));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while agent.get(&format!("http://{addr}/healthz")).call().is_err() {
-        assert!(Instant::now() < deadline, "the host did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_serving(&addr);
     let before = std::fs::metadata(&log_path).unwrap().len();
     for _ in 0..20_000 {
         let res = agent
@@ -153,10 +158,7 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
 /// never rotates a file, and a laptop's host restarts daily rather than running past midnight.
 #[test]
 fn the_log_file_is_dated_and_old_days_are_removed() {
-    let addr = {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().to_string()
-    };
+    let addr = free_addr();
     let dir = tempfile::tempdir().unwrap();
     for day in 10..=29 {
         std::fs::write(
@@ -181,11 +183,7 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the host starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("http://{addr}/healthz")).call().is_err() {
-        assert!(Instant::now() < deadline, "the host did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_serving(&addr);
     let mut child = child;
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
