@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{level_text, t, Key, Lang};
 use crate::model::Level;
 
 /// What an alert is about. Disk alerts name their volume in [`Alert::subject`].
@@ -53,6 +54,39 @@ impl AlertEvent {
             | AlertEvent::Ended { alert } => alert,
         }
     }
+}
+
+/// A system notification's words: the same from the host (macOS) and the page (Web
+/// Notifications).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub title: String,
+    pub body: String,
+}
+
+/// What to tell the user about `ev`, in `lang`; nothing for an alert that ended.
+pub fn notification(ev: &AlertEvent, lang: Lang) -> Option<Notification> {
+    let a = match ev {
+        AlertEvent::Raised { alert } | AlertEvent::Escalated { alert } => alert,
+        AlertEvent::Ended { .. } => return None,
+    };
+    let what = match (a.resource, lang) {
+        (Resource::Cpu, Lang::En) => "CPU".to_string(),
+        (Resource::Cpu, Lang::Ja) => "CPU".to_string(),
+        (Resource::Memory, Lang::En) => "Memory".to_string(),
+        (Resource::Memory, Lang::Ja) => "メモリ".to_string(),
+        (Resource::Disk, Lang::En) => format!("Disk {}", a.subject.as_deref().unwrap_or("")),
+        (Resource::Disk, Lang::Ja) => format!("ディスク {}", a.subject.as_deref().unwrap_or("")),
+    };
+    let level = level_text(lang, a.level);
+    let body = match lang {
+        Lang::En => format!("{} at {:.0} % ({level})", what.trim_end(), a.value_pct),
+        Lang::Ja => format!("{}が{:.0}%です（{level}）", what.trim_end(), a.value_pct),
+    };
+    Some(Notification {
+        title: t(lang, Key::AppName).to_string(),
+        body,
+    })
 }
 
 #[cfg(test)]

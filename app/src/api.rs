@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::Alert;
 use crate::chat::AssistantStatus;
 use crate::i18n::Lang;
 use crate::model::{HistoryPoint, Snapshot};
@@ -19,6 +20,7 @@ pub struct DashboardData {
     pub lang: Lang,
     pub assistant: AssistantStatus,
     pub profile: ProfileReport,
+    pub alerts: Vec<Alert>,
 }
 
 /// Minutes of history the dashboard charts show.
@@ -40,5 +42,6 @@ pub async fn get_dashboard() -> Result<DashboardData, ServerFnError> {
         lang,
         assistant: backend.assistant(),
         profile: backend.profile(),
+        alerts: backend.alerts(),
     })
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::alert::Alert;
 use crate::chat::AssistantStatus;
 use crate::model::{HistoryPoint, Snapshot};
 use crate::profile::ProfileReport;
@@ -12,6 +13,8 @@ pub trait StatusSource: Send + Sync + 'static {
     fn history_minutes(&self, minutes: u32) -> Vec<HistoryPoint>;
     fn assistant(&self) -> AssistantStatus;
     fn profile(&self) -> ProfileReport;
+    /// Open alerts, then ended ones, newest first.
+    fn alerts(&self) -> Vec<Alert>;
 }
 
 /// Cheap-to-clone handle provided to every SSR render and server function call.

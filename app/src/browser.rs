@@ -106,25 +106,37 @@ pub fn set_document_lang(code: &str) {
 ///
 /// `on_message(data, accepted)` gets each message with the number this connection accepted
 /// before it, and says whether it accepted this one; `on_error` runs whenever the stream drops.
-/// Both are `Copy` (they hold signals), so every reconnection reuses them as they are.
+/// `on_named` gets the data of each event named `name` (`event: alert`), which `onmessage`
+/// never sees. All are `Copy` (they hold signals), so every reconnection reuses them as they are.
 #[cfg(feature = "hydrate")]
-pub fn event_stream<M, E>(url: &'static str, on_message: M, on_error: E)
-where
+pub fn event_stream<M, N, E>(
+    url: &'static str,
+    on_message: M,
+    (name, on_named): (&'static str, N),
+    on_error: E,
+) where
     M: Fn(&str, u32) -> bool + Copy + 'static,
+    N: Fn(&str) + Copy + 'static,
     E: Fn() + Copy + 'static,
 {
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::{closure::Closure, JsCast};
 
-    fn open<M, E>(url: &'static str, on_message: M, on_error: E, attempt: u32)
-    where
+    fn open<M, N, E>(
+        url: &'static str,
+        on_message: M,
+        named: (&'static str, N),
+        on_error: E,
+        attempt: u32,
+    ) where
         M: Fn(&str, u32) -> bool + Copy + 'static,
+        N: Fn(&str) + Copy + 'static,
         E: Fn() + Copy + 'static,
     {
         let retry = move |attempt: u32| {
             gloo_timers::callback::Timeout::new(backoff_ms(attempt), move || {
-                open(url, on_message, on_error, attempt + 1)
+                open(url, on_message, named, on_error, attempt + 1)
             })
             .forget();
         };
@@ -155,22 +167,171 @@ where
                 }
             }
         });
+        let on_named =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if let Some(text) = ev.data().as_string() {
+                    (named.1)(&text);
+                }
+            });
         es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let _ = es.add_event_listener_with_callback(named.0, on_named.as_ref().unchecked_ref());
         // The stream lives as long as the page: the closures must too.
         on_message.forget();
         on_error.forget();
+        on_named.forget();
     }
 
-    open(url, on_message, on_error, 0);
+    open(url, on_message, (name, on_named), on_error, 0);
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn event_stream<M, E>(_url: &'static str, _on_message: M, _on_error: E)
-where
+pub fn event_stream<M, N, E>(
+    _url: &'static str,
+    _on_message: M,
+    _named: (&'static str, N),
+    _on_error: E,
+) where
     M: Fn(&str, u32) -> bool + Copy + 'static,
+    N: Fn(&str) + Copy + 'static,
     E: Fn() + Copy + 'static,
 {
+}
+
+/// `GET`s `url` and parses its JSON body; the error says why not (unreachable, an HTTP
+/// status, a body that does not parse).
+#[cfg(feature = "hydrate")]
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| "unreachable".to_string())?
+        .unchecked_into();
+    if !resp.ok() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(|_| "no body".to_string())?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or("no body")?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub async fn get_json<T: DeserializeOwned>(_url: &str) -> Result<T, String> {
+    Err("not in a browser".into())
+}
+
+/// Runs `fut` on the page (nothing on the host, where effects never run anyway).
+pub fn spawn(fut: impl std::future::Future<Output = ()> + 'static) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(fut);
+    #[cfg(not(feature = "hydrate"))]
+    drop(fut);
+}
+
+/// Where the horizontal position of a pointer event lies across its target, 0 (left) to 1.
+pub fn pointer_fraction(ev: &leptos::ev::PointerEvent) -> Option<f64> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let el: web_sys::Element = ev.current_target()?.dyn_into().ok()?;
+        let rect = el.get_bounding_client_rect();
+        (rect.width() > 0.0)
+            .then(|| ((f64::from(ev.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}
+
+/// The browser's answer about system notifications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyPermission {
+    /// Not asked yet: a click may ask.
+    Ask,
+    Granted,
+    Denied,
+    /// No Notifications API (or rendering on the host).
+    Unsupported,
+}
+
+/// What the browser says now, without asking.
+pub fn notify_permission() -> NotifyPermission {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsValue;
+        let has_api = js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("Notification"))
+            .unwrap_or(false);
+        if !has_api {
+            return NotifyPermission::Unsupported;
+        }
+        match web_sys::Notification::permission() {
+            web_sys::NotificationPermission::Granted => NotifyPermission::Granted,
+            web_sys::NotificationPermission::Denied => NotifyPermission::Denied,
+            _ => NotifyPermission::Ask,
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    NotifyPermission::Unsupported
+}
+
+/// Asks for permission (call only from a click: browsers refuse, and users resent, a prompt
+/// on load); `done` gets the answer.
+pub fn ask_notify_permission(done: impl FnOnce(NotifyPermission) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        if notify_permission() == NotifyPermission::Unsupported {
+            return done(NotifyPermission::Unsupported);
+        }
+        match web_sys::Notification::request_permission() {
+            Ok(p) => spawn(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+                done(notify_permission());
+            }),
+            Err(_) => done(notify_permission()),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    done(NotifyPermission::Unsupported);
+}
+
+/// Shows a system notification; `tag` makes a second tab's copy of the same alert replace the
+/// first instead of stacking. Through the service worker where one controls the page (the only
+/// way on a phone), else with the page's own `Notification`.
+pub fn show_notification(title: &str, body: &str, tag: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if notify_permission() != NotifyPermission::Granted {
+            return;
+        }
+        let opts = web_sys::NotificationOptions::new();
+        opts.set_body(body);
+        opts.set_tag(tag);
+        opts.set_icon("/icons/icon-192.png");
+        let container = web_sys::window().map(|w| w.navigator().service_worker());
+        if let Some(c) = container.filter(|c| c.controller().is_some()) {
+            if let Ok(ready) = c.ready() {
+                let title = title.to_string();
+                spawn(async move {
+                    if let Ok(reg) = wasm_bindgen_futures::JsFuture::from(ready).await {
+                        let reg: web_sys::ServiceWorkerRegistration = reg.unchecked_into();
+                        let _ = reg.show_notification_with_options(&title, &opts);
+                    }
+                });
+                return;
+            }
+        }
+        let _ = web_sys::Notification::new_with_options(title, &opts);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (title, body, tag);
 }
 
 /// Where a Stop button finds the running request. The browser's `AbortController` is not

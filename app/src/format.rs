@@ -43,6 +43,34 @@ pub fn clock(t_ms: u64, utc_offset_min: i64) -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, (day % 3600) / 60, day % 60)
 }
 
+/// Local month/day of a Unix-ms timestamp, as `M/D` (the same in English and Japanese).
+pub fn month_day(t_ms: u64, utc_offset_min: i64) -> String {
+    let days = ((t_ms / 1000) as i64 + utc_offset_min * 60).div_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{m}/{d}")
+}
+
+/// A chart point's time, as precise as its range needs: seconds for the live ranges, minutes
+/// for a day, and the date too beyond a day.
+pub fn when(t_ms: u64, utc_offset_min: i64, range: crate::history::Range) -> String {
+    use crate::history::Range;
+    let hms = clock(t_ms, utc_offset_min);
+    match range {
+        Range::TenMinutes | Range::Hour => hms,
+        Range::Day => hms[..5].to_string(),
+        Range::Week | Range::Quarter => {
+            format!("{} {}", month_day(t_ms, utc_offset_min), &hms[..5])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +93,19 @@ mod tests {
         assert_eq!(clock(3_600_000 + 61_000, 0), "01:01:01");
         assert_eq!(clock(0, 9 * 60), "09:00:00");
         assert_eq!(clock(0, -60), "23:00:00");
+    }
+
+    #[test]
+    fn chart_times_carry_the_date_beyond_a_day() {
+        use crate::history::Range;
+        // 2024-02-29 23:30:05 UTC
+        let t = 1_709_249_405_000;
+        assert_eq!(when(t, 0, Range::Hour), "23:30:05");
+        assert_eq!(when(t, 0, Range::Day), "23:30");
+        assert_eq!(when(t, 0, Range::Week), "2/29 23:30");
+        // Tokyo is already on March 1st.
+        assert_eq!(when(t, 9 * 60, Range::Quarter), "3/1 08:30");
+        assert_eq!(month_day(0, 0), "1/1");
+        assert_eq!(month_day(0, -60), "12/31");
     }
 }

@@ -12,12 +12,14 @@ pub mod chat;
 pub mod components;
 pub mod error;
 pub mod format;
+pub mod history;
 pub mod i18n;
 pub mod live;
 pub mod model;
 pub mod numbers;
 pub mod pages;
 pub mod profile;
+pub mod ranges;
 pub mod wire;
 
 use leptos::prelude::*;

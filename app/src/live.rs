@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+use crate::alert::{notification, Alert, AlertEvent};
 use crate::browser;
 use crate::i18n::Lang;
 use crate::model::{HistoryPoint, Snapshot};
+use crate::ranges::RangeCache;
 
 /// Where the page's numbers come from right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +70,11 @@ pub struct LiveState {
     pub conn: RwSignal<Conn>,
     pub lang: RwSignal<Lang>,
     pub arrivals: StoredValue<Arrivals>,
+    /// Open alerts first, then ended ones, newest first (as `/api/v1/alerts`).
+    pub alerts: RwSignal<Vec<Alert>>,
+    /// The user turned system notifications on here (and the browser allowed them).
+    pub notify: RwSignal<bool>,
+    pub ranges: RangeCache,
 }
 
 impl LiveState {
@@ -78,7 +85,23 @@ impl LiveState {
             conn: RwSignal::new(Conn::Connecting),
             lang: RwSignal::new(Lang::En),
             arrivals: StoredValue::new(Arrivals::default()),
+            alerts: RwSignal::new(Vec::new()),
+            notify: RwSignal::new(false),
+            ranges: RangeCache::new(),
         }
+    }
+
+    /// Applies one alert event: the list follows it, and a raised or escalated alert becomes a
+    /// system notification when the user turned them on.
+    pub fn apply_alert(&self, ev: AlertEvent) {
+        if self.notify.get_untracked() {
+            if let Some(n) = notification(&ev, self.lang.get_untracked()) {
+                let tag = format!("{}-alert-{}", crate::NAME, ev.alert().id);
+                browser::show_notification(&n.title, &n.body, &tag);
+            }
+        }
+        self.alerts
+            .update(|list| upsert_alert(list, ev.alert().clone()));
     }
 
     /// Applies one streamed snapshot: newest numbers, plus one chart point.
@@ -126,19 +149,42 @@ pub fn merge_history(a: Vec<HistoryPoint>, b: Vec<HistoryPoint>) -> Vec<HistoryP
     all
 }
 
+/// Most alerts the page lists (the host keeps its own, bounded, list).
+pub const MAX_ALERTS: usize = 50;
+
+/// Puts `a` in the list in place of its earlier state, open alerts first, newest first.
+pub fn upsert_alert(list: &mut Vec<Alert>, a: Alert) {
+    list.retain(|o| o.id != a.id);
+    list.push(a);
+    list.sort_by_key(|a| (a.ended_at_ms.is_some(), std::cmp::Reverse(a.started_at_ms)));
+    list.truncate(MAX_ALERTS);
+}
+
 /// What the browser keeps of the last live state, so the app opens with it offline.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stored {
     pub snapshot: Snapshot,
     pub history: Vec<HistoryPoint>,
+    /// Absent in states stored before alerts existed.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
 }
 
 /// The local-storage item (see `browser::storage_key`) that keeps the last live state.
 const STORED_ITEM: &str = "last";
 /// Write the stored state every N snapshots: enough to lose at most a few seconds.
 pub const SAVE_EVERY: u32 = 3;
-/// The host's snapshot stream.
+/// The host's snapshot stream, and the name of its alert events.
 const STREAM_URL: &str = "/api/v1/stream";
+const ALERT_EVENT: &str = "alert";
+/// The host's list of alerts, read again on each (re)connection: events missed while the page
+/// was away are not replayed.
+const ALERTS_URL: &str = "/api/v1/alerts";
+
+#[derive(serde::Deserialize)]
+struct AlertList {
+    alerts: Vec<Alert>,
+}
 
 impl LiveState {
     /// The stored state when it is newer than what the page was rendered with (the page
@@ -155,6 +201,7 @@ impl LiveState {
             self.history
                 .update(|h| *h = merge_history(std::mem::take(h), stored.history));
             self.snapshot.set(Some(stored.snapshot));
+            self.alerts.set(stored.alerts);
         }
     }
 
@@ -164,6 +211,7 @@ impl LiveState {
             s.clone().map(|snapshot| Stored {
                 snapshot,
                 history: self.history.get_untracked(),
+                alerts: self.alerts.get_untracked(),
             })
         });
         if let Some(stored) = stored {
@@ -182,6 +230,13 @@ pub fn connect(state: LiveState, window_ms: u64) {
                 return false;
             };
             let taken = snap.taken_at_ms;
+            if accepted == 0 {
+                browser::spawn(async move {
+                    if let Ok(list) = browser::get_json::<AlertList>(ALERTS_URL).await {
+                        state.alerts.set(list.alerts);
+                    }
+                });
+            }
             state
                 .arrivals
                 .update_value(|a| a.record(taken, browser::now_ms()));
@@ -192,6 +247,11 @@ pub fn connect(state: LiveState, window_ms: u64) {
             }
             true
         },
+        (ALERT_EVENT, move |data: &str| {
+            if let Ok(ev) = serde_json::from_str::<AlertEvent>(data) {
+                state.apply_alert(ev);
+            }
+        }),
         move || state.conn.set(Conn::Offline),
     );
     // An open stream that stopped delivering is not live: say so instead of showing old
@@ -226,6 +286,36 @@ mod tests {
         assert_eq!(a.interval_ms, 2_000);
         a.record(10_000_000, 506_000.0);
         assert_eq!(a.interval_ms, 60_000);
+    }
+
+    fn alert(id: u64, started: u64, ended: Option<u64>) -> Alert {
+        Alert {
+            id,
+            resource: crate::alert::Resource::Memory,
+            subject: None,
+            level: crate::model::Level::Warning,
+            value_pct: 90.0,
+            started_at_ms: started,
+            ended_at_ms: ended,
+        }
+    }
+
+    #[test]
+    fn alerts_are_updated_in_place_open_first_newest_first() {
+        let mut list = Vec::new();
+        upsert_alert(&mut list, alert(1, 100, None));
+        upsert_alert(&mut list, alert(2, 200, None));
+        upsert_alert(&mut list, alert(3, 300, Some(400)));
+        assert_eq!(list.iter().map(|a| a.id).collect::<Vec<_>>(), [2, 1, 3]);
+        // Alert 2 ends: it moves below the open one, and is listed once.
+        upsert_alert(&mut list, alert(2, 200, Some(500)));
+        assert_eq!(list.iter().map(|a| a.id).collect::<Vec<_>>(), [1, 3, 2]);
+        assert_eq!(list[2].ended_at_ms, Some(500));
+        for i in 10..100 {
+            upsert_alert(&mut list, alert(i, i, Some(i + 1)));
+        }
+        assert_eq!(list.len(), MAX_ALERTS);
+        assert_eq!(list[0].id, 1, "the open alert stays on top");
     }
 
     #[test]

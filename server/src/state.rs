@@ -38,6 +38,7 @@ impl AppState {
         Backend(Arc::new(HostBackend {
             metrics: self.metrics.clone(),
             assistant: self.assistant.clone(),
+            alerts: self.alerts.clone(),
         }))
     }
 }
@@ -52,6 +53,7 @@ impl FromRef<AppState> for LeptosOptions {
 struct HostBackend {
     metrics: MetricsHub,
     assistant: Assistant,
+    alerts: AlertHub,
 }
 
 impl StatusSource for HostBackend {
@@ -70,5 +72,9 @@ impl StatusSource for HostBackend {
 
     fn profile(&self) -> ProfileReport {
         self.assistant.profile().clone()
+    }
+
+    fn alerts(&self) -> Vec<app::alert::Alert> {
+        self.alerts.list()
     }
 }

@@ -14,13 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use app::history::{Bucket, Resolution, Stat, StoreState};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
-use server::store::wire::{Bucket, Resolution, Stat, StoreState};
 use server::store::{HistoryConfig, HistoryStore, Layout, Opened, Store};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -446,6 +446,29 @@ async fn ranges_pick_their_resolution_and_answer_min_mean_max() {
     assert_eq!(quarter["resolution_ms"], 12_000);
     assert!(!quarter["points"].as_array().unwrap().is_empty());
 
+    // points=N: neighbours merged, the extremes kept, the resolution grown to match.
+    let (status, _, body) = call(&app, "/api/v1/history?range=10m&points=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let few: Value = serde_json::from_str(&body).unwrap();
+    let few_points: Vec<Bucket> = serde_json::from_value(few["points"].clone()).unwrap();
+    assert!(!few_points.is_empty() && few_points.len() <= 3, "{few}");
+    assert!(few["resolution_ms"].as_u64().unwrap() > 50);
+    let all: Vec<Bucket> = serde_json::from_value(live["points"].clone()).unwrap();
+    let peak = all.iter().map(|b| b.cpu_pct.max).fold(0.0, f64::max);
+    let few_peak = few_points.iter().map(|b| b.cpu_pct.max).fold(0.0, f64::max);
+    assert!(
+        few_peak >= peak,
+        "the highest value survives: {few_peak} < {peak}"
+    );
+    assert!(few_points
+        .iter()
+        .all(|b| b.cpu_pct.min <= b.cpu_pct.mean && b.cpu_pct.mean <= b.cpu_pct.max));
+    assert!(
+        few_points.iter().map(|b| b.samples).sum::<u32>()
+            >= all.iter().map(|b| b.samples).sum::<u32>(),
+        "no sample is lost in merging"
+    );
+
     // CSV: a download with one line per point after the header.
     let (status, headers, text) = call(&app, "/api/v1/history?range=24h&format=csv").await;
     assert_eq!(status, StatusCode::OK);
@@ -488,6 +511,10 @@ async fn bad_ranges_and_formats_are_400_bad_query() {
         ("range=24h&format=pdf", "format"),
         ("range=1h&minutes=5", "not both"),
         ("minutes=0", "minutes"),
+        ("range=24h&points=1", "points"),
+        ("range=24h&points=99999", "points"),
+        ("range=24h&points=many", "points"),
+        ("minutes=5&points=10", "points"),
     ] {
         let (status, _, body) = call(&app, &format!("/api/v1/history?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
@@ -496,7 +523,7 @@ async fn bad_ranges_and_formats_are_400_bad_query() {
         let msg = body["error"].as_str().unwrap();
         assert!(msg.contains(mentions), "{query}: {msg}");
         assert!(
-            msg.contains("10m|1h|24h|7d|90d") || query == "minutes=0",
+            msg.contains("10m|1h|24h|7d|90d") || query == "minutes=0" || query.contains("points="),
             "{query}: {msg}"
         );
     }

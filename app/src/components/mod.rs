@@ -1,5 +1,6 @@
 //! Leptos components, one module per part of the page; the pages (`crate::pages`) lay them out.
 
+pub mod alerts;
 pub mod cards;
 pub mod chart;
 pub mod chat;

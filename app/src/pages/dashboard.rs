@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{get_dashboard, CHART_MINUTES};
 use crate::browser;
+use crate::components::alerts::AlertsCard;
 use crate::components::cards::{CpuCard, DiskCard, HostCard, MemoryCard, NetworkCard, SensorsCard};
 use crate::components::chat::ChatPanel;
 use crate::components::processes::ProcessTable;
@@ -16,6 +17,8 @@ use crate::live::{self, Conn, LiveState};
 const WINDOW_MS: u64 = CHART_MINUTES as u64 * 60_000;
 /// The local-storage item (see `browser::storage_key`) that keeps the reader's language.
 const LANG_ITEM: &str = "lang";
+/// The local-storage item that keeps whether the user turned notifications on.
+pub const NOTIFY_ITEM: &str = "notify";
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -33,6 +36,7 @@ pub fn DashboardPage() -> impl IntoView {
                             live.lang.set(data.lang);
                             live.history.set(data.history);
                             live.snapshot.set(Some(data.snapshot));
+                            live.alerts.set(data.alerts);
                             provide_context(data.assistant);
                             provide_context(data.profile);
                             start_live(live);
@@ -60,6 +64,12 @@ fn start_live(live: LiveState) {
             live.lang.set(l);
         }
         live.restore();
+        live.ranges.restore();
+        live.ranges.start();
+        live.notify.set(
+            browser::load::<bool>(NOTIFY_ITEM).unwrap_or(false)
+                && browser::notify_permission() == browser::NotifyPermission::Granted,
+        );
         live::connect(live, WINDOW_MS);
     });
 }
@@ -129,6 +139,7 @@ fn Dashboard() -> impl IntoView {
             <DiskCard/>
             <NetworkCard/>
             <SensorsCard/>
+            <AlertsCard/>
             <ProfileCard/>
             <section class="card wide" aria-labelledby="processes-title">
                 <h2 id="processes-title">

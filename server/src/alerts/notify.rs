@@ -4,15 +4,8 @@
 
 use std::sync::Mutex;
 
-use app::alert::{AlertEvent, Resource};
-use app::i18n::{level_text, Lang};
+pub use app::alert::{notification, Notification};
 use thiserror::Error;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notification {
-    pub title: String,
-    pub body: String,
-}
 
 #[derive(Debug, Error)]
 pub enum NotifyError {
@@ -22,31 +15,6 @@ pub enum NotifyError {
 
 pub trait Notifier: Send + Sync {
     fn notify(&self, n: &Notification) -> Result<(), NotifyError>;
-}
-
-/// What to tell the user about `ev`, in `lang`; nothing for an alert that ended.
-pub fn notification(ev: &AlertEvent, lang: Lang) -> Option<Notification> {
-    let a = match ev {
-        AlertEvent::Raised { alert } | AlertEvent::Escalated { alert } => alert,
-        AlertEvent::Ended { .. } => return None,
-    };
-    let what = match (a.resource, lang) {
-        (Resource::Cpu, Lang::En) => "CPU".to_string(),
-        (Resource::Cpu, Lang::Ja) => "CPU".to_string(),
-        (Resource::Memory, Lang::En) => "Memory".to_string(),
-        (Resource::Memory, Lang::Ja) => "メモリ".to_string(),
-        (Resource::Disk, Lang::En) => format!("Disk {}", a.subject.as_deref().unwrap_or("")),
-        (Resource::Disk, Lang::Ja) => format!("ディスク {}", a.subject.as_deref().unwrap_or("")),
-    };
-    let level = level_text(lang, a.level);
-    let body = match lang {
-        Lang::En => format!("{} at {:.0} % ({level})", what.trim_end(), a.value_pct),
-        Lang::Ja => format!("{}が{:.0}%です（{level}）", what.trim_end(), a.value_pct),
-    };
-    Some(Notification {
-        title: app::i18n::t(lang, app::i18n::Key::AppName).to_string(),
-        body,
-    })
 }
 
 /// A daily window (local time, minutes after midnight) when notifications wait; it may wrap
@@ -132,7 +100,8 @@ impl Notifier for Osascript {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::alert::Alert;
+    use app::alert::{Alert, AlertEvent, Resource};
+    use app::i18n::{level_text, Lang};
     use app::model::Level;
 
     fn raised(resource: Resource, subject: Option<&str>, level: Level, pct: f32) -> AlertEvent {

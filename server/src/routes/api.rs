@@ -27,10 +27,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{
-    self,
-    wire::{Format, Range},
-};
+use crate::store;
+use app::history::{Format, Range, MAX_POINTS};
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
@@ -60,6 +58,8 @@ pub struct HistoryQuery {
     minutes: Option<u32>,
     range: Option<Range>,
     format: Option<Format>,
+    /// At most this many points (`range=` only): neighbours merged, extremes kept.
+    points: Option<usize>,
 }
 
 /// `?minutes=N`: the ring's own points, as before `range=` existed.
@@ -70,10 +70,10 @@ pub struct HistoryResponse {
     pub points: Vec<HistoryPoint>,
 }
 
-const HISTORY_USAGE: &str =
-    "expected ?range=10m|1h|24h|7d|90d or ?minutes=1..60, and optionally format=json|csv";
+const HISTORY_USAGE: &str = "expected ?range=10m|1h|24h|7d|90d (optionally points=2..5000) \
+     or ?minutes=1..60, and optionally format=json|csv";
 
-/// `?range=10m|1h|24h|7d|90d` ([`RangeHistory`](store::wire::RangeHistory): min/mean/max
+/// `?range=10m|1h|24h|7d|90d` ([`RangeHistory`](app::history::RangeHistory): min/mean/max
 /// buckets at the range's resolution), or `?minutes=N` (the ring's points, the older shape);
 /// `format=csv` for either as a CSV download.
 pub async fn history(
@@ -89,11 +89,24 @@ pub async fn history(
                 "give range= or minutes=, not both ({HISTORY_USAGE})"
             )));
         }
-        let answer = state.history.range(range, &state.metrics).await;
+        let mut answer = state.history.range(range, &state.metrics).await;
+        if let Some(n) = q.points {
+            if !(2..=MAX_POINTS).contains(&n) {
+                return Err(ApiError::BadQuery(format!(
+                    "points must be between 2 and {MAX_POINTS}, got {n}"
+                )));
+            }
+            answer = answer.downsample(n);
+        }
         return Ok(match format {
             Format::Json => Json(answer).into_response(),
             Format::Csv => csv_download(&app::wire::name(&range), &answer.points),
         });
+    }
+    if q.points.is_some() {
+        return Err(ApiError::BadQuery(format!(
+            "points= goes with range= ({HISTORY_USAGE})"
+        )));
     }
     let minutes = q.minutes.unwrap_or(10);
     if !(1..=MAX_HISTORY_MINUTES).contains(&minutes) {
@@ -118,7 +131,7 @@ pub async fn history(
     })
 }
 
-fn csv_download(name: &str, points: &[store::wire::Bucket]) -> Response {
+fn csv_download(name: &str, points: &[app::history::Bucket]) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

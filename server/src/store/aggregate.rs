@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use app::model::{is_loopback, HistoryPoint, Snapshot};
 
-use super::wire::{Bucket, Stat, TopCpu, TopMemory, VolumeStat};
+use app::history::{Bucket, Stat, TopCpu, TopMemory, VolumeStat};
 
 /// Running min / sum / max of one quantity.
 #[derive(Clone, Copy, Debug)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::wire::{Bucket, Stat};
+use app::history::{Bucket, Stat};
 
 type Get = fn(&Bucket) -> Option<Stat>;
 
@@ -141,7 +141,7 @@ pub fn iso_utc(t_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wire::{TopCpu, VolumeStat};
+    use app::history::{TopCpu, VolumeStat};
 
     #[test]
     fn times_are_utc_iso() {

@@ -15,7 +15,6 @@
 pub mod aggregate;
 pub mod csv;
 pub mod schema;
-pub mod wire;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::MetricsHub;
 use aggregate::{bucket_start, merge};
+use app::history::{Bucket, Range, RangeHistory, Resolution, StoreState};
 pub use schema::{OpenError, Opened};
-use wire::{Bucket, Range, RangeHistory, Resolution, StoreState};
 
 /// The file's name in the data folder.
 pub const FILE_NAME: &str = "history.db";

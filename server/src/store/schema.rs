@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use thiserror::Error;
 
-use super::wire::{Bucket, Stat, TopCpu, TopMemory, VolumeStat};
+use app::history::{Bucket, Stat, TopCpu, TopMemory, VolumeStat};
 
 /// `PRAGMA application_id` of our files ("MSHT"): another program's SQLite file is told apart.
 pub const APPLICATION_ID: i32 = 0x4D53_4854;

@@ -1,9 +1,9 @@
 //! The store on real files in a temporary folder.
 
 use super::aggregate::Accumulator;
-use super::wire::{Stat, TopCpu, VolumeStat};
 use super::writer::{Pending, MAX_PENDING};
 use super::*;
+use app::history::{Stat, TopCpu, VolumeStat};
 
 const MIN: u64 = 60_000;
 const HOUR: u64 = 3_600_000;
@@ -362,7 +362,7 @@ fn week_of_minutes_read_cost() {
                     ..b.volumes[0].clone()
                 });
             }
-            b.top_memory = Some(super::wire::TopMemory {
+            b.top_memory = Some(app::history::TopMemory {
                 name: "com.apple.WebKit.WebContent".into(),
                 memory_bytes: 1.5e9,
             });

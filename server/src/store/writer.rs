@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::aggregate::Accumulator;
-use super::wire::{Bucket, StoreState};
 use super::{now_ms, schema, Opened, Shared, Store};
+use app::history::{Bucket, StoreState};
 
 /// Minutes kept in memory while writes fail (4 hours, about 100 KB); older ones are dropped.
 pub const MAX_PENDING: usize = 240;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::chart::LineChart;
+use crate::components::chart::{LineChart, Metric};
 use crate::components::widgets::{na, with_snap, LevelBadge, Meter, Row};
 use crate::format;
 use crate::i18n::{t, Key};
@@ -16,10 +16,6 @@ pub fn CpuCard() -> impl IntoView {
     let lang = live.lang;
     let total = Signal::derive(move || with_snap(live, |s| s.cpu.total_pct));
     let level = Signal::derive(move || Thresholds::CPU.level(total.get()));
-    let series = Signal::derive(move || {
-        live.history
-            .with(|h| h.iter().map(|p| (p.t_ms, p.cpu_pct as f64)).collect())
-    });
     let cores = move || {
         with_snap(live, |s| s.cpu.per_core_pct.clone())
             .into_iter()
@@ -54,8 +50,9 @@ pub fn CpuCard() -> impl IntoView {
                 id="chart-cpu"
                 title=Signal::derive(move || t(lang.get(), Key::ChartCpu).to_string())
                 current=Signal::derive(move || format::pct(total.get()))
-                series
+                metric=Metric { live: |p| f64::from(p.cpu_pct), bucket: |b| b.cpu_pct }
                 max=100.0
+                value=|v| format::pct(v as f32)
             />
         </section>
     }

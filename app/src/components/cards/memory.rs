@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::chart::LineChart;
+use crate::components::chart::{LineChart, Metric};
 use crate::components::widgets::{with_snap, LevelBadge, Meter, Row};
 use crate::format;
 use crate::i18n::{t, Key};
@@ -16,10 +16,6 @@ pub fn MemoryCard() -> impl IntoView {
     let mem = move || with_snap(live, |s| s.memory.clone());
     let used = Signal::derive(move || mem().used_pct());
     let level = Signal::derive(move || Thresholds::MEMORY.level(used.get()));
-    let series = Signal::derive(move || {
-        live.history
-            .with(|h| h.iter().map(|p| (p.t_ms, p.mem_pct as f64)).collect())
-    });
     view! {
         <section class="card" id="card-memory" aria-labelledby="memory-title">
             <h2 id="memory-title">{move || t(lang.get(), Key::Memory)} <LevelBadge level/></h2>
@@ -37,8 +33,9 @@ pub fn MemoryCard() -> impl IntoView {
                 id="chart-memory"
                 title=Signal::derive(move || t(lang.get(), Key::ChartMemory).to_string())
                 current=Signal::derive(move || format::pct(used.get()))
-                series
+                metric=Metric { live: |p| f64::from(p.mem_pct), bucket: |b| b.mem_pct }
                 max=100.0
+                value=|v| format::pct(v as f32)
             />
         </section>
     }

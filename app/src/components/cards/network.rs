@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::chart::LineChart;
+use crate::components::chart::{LineChart, Metric};
 use crate::components::widgets::{na, with_snap};
 use crate::format;
 use crate::i18n::{t, Key};
@@ -12,14 +12,6 @@ use crate::live::LiveState;
 pub fn NetworkCard() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let lang = live.lang;
-    let rx = Signal::derive(move || {
-        live.history
-            .with(|h| h.iter().map(|p| (p.t_ms, p.net_rx_bps)).collect())
-    });
-    let tx = Signal::derive(move || {
-        live.history
-            .with(|h| h.iter().map(|p| (p.t_ms, p.net_tx_bps)).collect())
-    });
     let now = move || {
         live.history.with(|h| {
             h.last()
@@ -53,8 +45,9 @@ pub fn NetworkCard() -> impl IntoView {
                 id="chart-network"
                 title=Signal::derive(move || t(lang.get(), Key::ChartNetwork).to_string())
                 current=Signal::derive(move || format!("{} / {}", t(lang.get(), Key::Received), t(lang.get(), Key::Sent)))
-                series=rx
-                second=tx
+                metric=Metric { live: |p| p.net_rx_bps, bucket: |b| b.net_rx_bps }
+                second=Metric { live: |p| p.net_tx_bps, bucket: |b| b.net_tx_bps }
+                value=|v| format!("{}/s", format::bytes(v.max(0.0) as u64))
             />
             <div class="table-wrap">
                 <table class="ifaces">

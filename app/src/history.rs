@@ -1,5 +1,5 @@
-//! What `/api/v1/history?range=…` answers: serde types only, no host code, so the file can move
-//! to `app::model` unchanged when the browser reads them (ARCHITECTURE rule 2).
+//! What `/api/v1/history?range=…` answers, shared by the host (which writes it) and the page
+//! (which charts it): serde types and pure functions only.
 
 use std::time::Duration;
 
@@ -168,6 +168,86 @@ pub struct RangeHistory {
     pub points: Vec<Bucket>,
 }
 
+/// Most points a `points=` may ask for; more than a screen has pixels.
+pub const MAX_POINTS: usize = 5_000;
+
+impl Stat {
+    /// Two buckets' stats as one, the means weighted by their sample counts.
+    fn merge(self, other: Stat, w_self: f64, w_other: f64) -> Stat {
+        let w = (w_self + w_other).max(f64::MIN_POSITIVE);
+        Stat {
+            min: self.min.min(other.min),
+            mean: (self.mean * w_self + other.mean * w_other) / w,
+            max: self.max.max(other.max),
+        }
+    }
+}
+
+impl Bucket {
+    /// Folds the next bucket in time into this one. The top programs are those of the heavier
+    /// sub-bucket: a bucket keeps one name, not the sums over all names.
+    fn absorb(&mut self, next: &Bucket) {
+        let (a, b) = (
+            f64::from(self.samples.max(1)),
+            f64::from(next.samples.max(1)),
+        );
+        let m = |x: Stat, y: Stat| x.merge(y, a, b);
+        self.cpu_pct = m(self.cpu_pct, next.cpu_pct);
+        self.mem_pct = m(self.mem_pct, next.mem_pct);
+        self.swap_used_bytes = m(self.swap_used_bytes, next.swap_used_bytes);
+        self.net_rx_bps = m(self.net_rx_bps, next.net_rx_bps);
+        self.net_tx_bps = m(self.net_tx_bps, next.net_tx_bps);
+        self.disk_read_bps = m(self.disk_read_bps, next.disk_read_bps);
+        self.disk_write_bps = m(self.disk_write_bps, next.disk_write_bps);
+        self.mem_used_bytes = match (self.mem_used_bytes, next.mem_used_bytes) {
+            (Some(x), Some(y)) => Some(m(x, y)),
+            (x, y) => x.or(y),
+        };
+        for v in &next.volumes {
+            match self.volumes.iter_mut().find(|o| o.mount == v.mount) {
+                Some(o) => {
+                    o.used_bytes = m(o.used_bytes, v.used_bytes);
+                    o.total_bytes = o.total_bytes.max(v.total_bytes);
+                }
+                None => self.volumes.push(v.clone()),
+            }
+        }
+        if next.top_cpu.as_ref().map(|t| t.cpu_pct) > self.top_cpu.as_ref().map(|t| t.cpu_pct) {
+            self.top_cpu = next.top_cpu.clone();
+        }
+        if next.top_memory.as_ref().map(|t| t.memory_bytes)
+            > self.top_memory.as_ref().map(|t| t.memory_bytes)
+        {
+            self.top_memory = next.top_memory.clone();
+        }
+        self.samples = self.samples.saturating_add(next.samples);
+    }
+}
+
+impl RangeHistory {
+    /// At most `n` points (`points=`): runs of neighbouring buckets merged into one, keeping
+    /// the lowest and highest values, so a week of minutes (10,080 rows, 9.6 MB of JSON) draws
+    /// its peaks in a few hundred points. The resolution grows by the run length.
+    pub fn downsample(mut self, n: usize) -> Self {
+        let n = n.max(1);
+        if self.points.len() <= n {
+            return self;
+        }
+        let run = self.points.len().div_ceil(n);
+        let mut out = Vec::with_capacity(n);
+        for chunk in self.points.chunks(run) {
+            let mut first = chunk[0].clone();
+            for b in &chunk[1..] {
+                first.absorb(b);
+            }
+            out.push(first);
+        }
+        self.points = out;
+        self.resolution_ms = self.resolution_ms.saturating_mul(run as u64);
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +264,79 @@ mod tests {
         assert_eq!(Range::Quarter.resolution(), Resolution::Hour);
         assert_eq!(Range::Week.span(), Duration::from_secs(7 * 86_400));
         assert!(serde_json::from_str::<Range>("\"2d\"").is_err());
+    }
+
+    fn bucket(t_ms: u64, samples: u32, cpu: Stat, top: (&str, f64)) -> Bucket {
+        Bucket {
+            t_ms,
+            samples,
+            cpu_pct: cpu,
+            volumes: vec![VolumeStat {
+                mount: "/".into(),
+                used_bytes: Stat::one(t_ms as f64),
+                total_bytes: 100,
+            }],
+            top_cpu: Some(TopCpu {
+                name: top.0.into(),
+                cpu_pct: top.1,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn downsampling_keeps_extremes_weights_means_and_the_heaviest_program() {
+        let points = vec![
+            bucket(
+                0,
+                30,
+                Stat {
+                    min: 10.0,
+                    mean: 20.0,
+                    max: 30.0,
+                },
+                ("a", 5.0),
+            ),
+            bucket(
+                60_000,
+                10,
+                Stat {
+                    min: 0.0,
+                    mean: 60.0,
+                    max: 99.0,
+                },
+                ("b", 80.0),
+            ),
+            bucket(120_000, 60, Stat::one(50.0), ("c", 1.0)),
+        ];
+        let h = RangeHistory {
+            range: Range::Day,
+            resolution: Resolution::Minute,
+            resolution_ms: 60_000,
+            from_ms: 0,
+            to_ms: 180_000,
+            store: StoreState::Ok,
+            points,
+        };
+        assert_eq!(
+            h.clone().downsample(3),
+            h,
+            "few enough points stay as they are"
+        );
+        let d = h.downsample(2);
+        assert_eq!(d.resolution_ms, 120_000);
+        assert_eq!(d.points.len(), 2);
+        let first = &d.points[0];
+        assert_eq!(first.t_ms, 0);
+        assert_eq!(first.samples, 40);
+        assert_eq!(first.cpu_pct.min, 0.0);
+        assert_eq!(first.cpu_pct.max, 99.0);
+        // (20·30 + 60·10) / 40
+        assert!((first.cpu_pct.mean - 30.0).abs() < 1e-9);
+        assert_eq!(first.top_cpu.as_ref().unwrap().name, "b");
+        assert_eq!(first.volumes.len(), 1, "one volume, merged by mount");
+        assert_eq!(first.volumes[0].used_bytes.max, 60_000.0);
+        assert_eq!(d.points[1].t_ms, 120_000);
+        assert_eq!(d.points[1].samples, 60);
     }
 }
