@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod exporter;
 pub mod faults;
 pub mod hardware;
 pub mod logging;
