@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod models;
 pub mod platform;
 pub mod pwa;
+pub mod remote;
 pub mod routes;
 pub mod security;
 pub mod service;
