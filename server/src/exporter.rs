@@ -605,8 +605,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn apple_battery_and_sensors_show_up_when_present() {
+    /// A snapshot with every optional reading present (Apple extras, battery, sensors).
+    fn everything() -> Snapshot {
         let mut s = busy();
         s.apple = Some(app::model::AppleExtras {
             performance_cores: Some(8),
@@ -632,7 +632,12 @@ mod tests {
                 critical_celsius: None,
             },
         ]);
-        let t = text(s);
+        s
+    }
+
+    #[test]
+    fn apple_battery_and_sensors_show_up_when_present() {
+        let t = text(everything());
         for line in [
             "mac_status_memory_pressure_ratio 0.25",
             "node_memory_compressed_bytes 1024",
@@ -707,5 +712,59 @@ mod tests {
         assert!(t.contains("\nmac_status_snapshot_age_seconds "), "{t}");
         assert!(t.contains("\nmac_status_sampler_restarts_total 0\n"), "{t}");
         assert!(t.contains("\nmac_status_cpu_usage_ratio "), "{t}");
+    }
+
+    /// The metric names in a PromQL expression that this host exports (`node_*`,
+    /// `mac_status_*`), leaving Prometheus' own (`up`) and functions aside.
+    fn exported_names(expr: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = expr;
+        while let Some(i) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(tail.len());
+            let word = &tail[..end];
+            // A word right after `$` is a dashboard variable; inside quotes, a label value.
+            let quoted = rest[..i].matches('"').count() % 2 == 1;
+            if !quoted && (word.starts_with("node_") || word.starts_with("mac_status_")) {
+                out.push(word);
+            }
+            rest = &tail[end..];
+        }
+        out
+    }
+
+    #[test]
+    fn every_metric_the_dashboard_queries_is_exported() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/grafana-dashboard.json")).unwrap();
+        let t = text(everything());
+        let live = Exposition::new(HostCollector::live(MetricsHub::start(Default::default())))
+            .encode(&ChatTelemetry::new());
+        let mut checked = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for name in exported_names(expr) {
+                    let exported = |text: &str| {
+                        text.lines().any(|l| {
+                            l.strip_prefix(name)
+                                .is_some_and(|r| r.starts_with(['{', ' ']))
+                        })
+                    };
+                    assert!(
+                        exported(&t) || exported(&live),
+                        "{name} (in {expr:?}) is not exported"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 14, "{checked}");
+        assert_eq!(
+            exported_names(r#"rate(node_x_total{instance=~"$instance",device!~"lo_x"}[1m]) / up"#),
+            ["node_x_total"]
+        );
     }
 }
