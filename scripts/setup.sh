@@ -48,6 +48,13 @@ case "$(uname -s)" in
       # fonts-noto-cjk: without it Chromium draws Japanese answers as empty boxes.
       ((WITH_TEST)) && { have chromium || pkgs+=(chromium); pkgs+=(fonts-noto-cjk); }
       apt_install "${pkgs[@]}"
+      # Prometheus for tests/prometheus.rs (a real scrape of two hosts). Without its recommends:
+      # node_exporter and friends are services this machine does not need.
+      if ((WITH_TEST)) && ! have prometheus; then
+        say "apt-get install --no-install-recommends prometheus"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+      fi
     else
       say "Not a Debian-like system: install cmake, clang, libclang, node/npm, python3 yourself."
     fi
@@ -57,6 +64,7 @@ case "$(uname -s)" in
     xcode-select -p >/dev/null 2>&1 || { echo "Run: xcode-select --install" >&2; exit 1; }
     for f in cmake node python3; do have "$f" || brew install "${f/python3/python}"; done
     ((WITH_TEST)) && { [[ -d "/Applications/Chromium.app" || -d "/Applications/Google Chrome.app" ]] || brew install --cask chromium; }
+    ((WITH_TEST)) && { have prometheus || brew install prometheus; }
     ;;
 esac
 

@@ -15,6 +15,7 @@ use thiserror::Error;
 use crate::alerts::{AlertConfigError, AlertFile, AlertSettings};
 use crate::hardware::Overrides;
 use crate::metrics::MetricsConfig;
+use crate::remote::RemoteConfig;
 use crate::store::{self, HistoryConfig, Layout};
 
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct-Q4_1.gguf";
@@ -48,6 +49,19 @@ pub enum Command {
     },
     /// Print the hardware profile (what the model will run with, and why) and exit.
     Profile,
+    /// The bearer token of the remote listener (`--remote-listen`).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum TokenAction {
+    /// Print the token (created on first use) and where it is kept.
+    Show,
+    /// Replace the token: a running host accepts only the new one from its next request on.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +146,19 @@ pub struct ServeArgs {
     /// Keep no history on disk: charts of 24 hours and more stay empty.
     #[arg(long, env = "MAC_STATUS_NO_HISTORY", global = true)]
     pub no_history: bool,
+    /// Also listen on this address for Prometheus on other machines: `/metrics` only, with a
+    /// bearer token (`mac-status token show`). An address of this machine, e.g.
+    /// 192.168.1.20:9101, or 0.0.0.0:9101 for all of them. Off by default.
+    #[arg(long, env = "MAC_STATUS_REMOTE_LISTEN", global = true)]
+    pub remote_listen: Option<SocketAddr>,
+    /// With --remote-listen: also serve the read-only /api/v1/status and /api/v1/history there.
+    #[arg(long, env = "MAC_STATUS_REMOTE_READ_API", global = true)]
+    pub remote_read_api: bool,
+    /// The remote listener's token file [default: `remote-token` in the platform's config
+    /// folder: ~/Library/Application Support/dev.macstatus.host on macOS,
+    /// $XDG_CONFIG_HOME/mac-status elsewhere].
+    #[arg(long, env = "MAC_STATUS_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
     /// Tests only: the length of a history "minute" in ms (an hour is 60 of them), so a test
     /// sees rows written in seconds. Hidden from `--help`.
     #[arg(long, global = true, hide = true,
@@ -156,6 +183,9 @@ pub struct ConfigFile {
     pub strategy: Option<Strategy>,
     pub history_db: Option<PathBuf>,
     pub no_history: Option<bool>,
+    pub remote_listen: Option<SocketAddr>,
+    pub remote_read_api: Option<bool>,
+    pub token_file: Option<PathBuf>,
     pub profile: Overrides,
     pub alerts: AlertFile,
 }
@@ -180,6 +210,10 @@ pub enum ConfigError {
     },
     #[error("config file: [alerts] {0}")]
     Alerts(#[from] AlertConfigError),
+    #[error(
+        "no config folder for this user to keep the remote token in: name a file with --token-file"
+    )]
+    NoTokenFile,
 }
 
 /// Every setting resolved.
@@ -199,6 +233,8 @@ pub struct Settings {
     pub history: HistoryConfig,
     /// When a level becomes an alert, and whether the host notifies (config `[alerts]`).
     pub alerts: AlertSettings,
+    /// The second, token-guarded listener for Prometheus (`None`: loopback only).
+    pub remote: Option<RemoteConfig>,
 }
 
 impl Settings {
@@ -222,10 +258,36 @@ pub fn load_config(path: &Path) -> Result<ConfigFile, ConfigError> {
 }
 
 impl ServeArgs {
+    fn config_file(&self) -> Result<ConfigFile, ConfigError> {
+        match &self.config {
+            Some(p) => load_config(p),
+            None => Ok(ConfigFile::default()),
+        }
+    }
+
+    /// The remote token's file: flag or variable, config file, then the platform's folder.
+    pub fn token_path(&self) -> Result<PathBuf, ConfigError> {
+        let file = self.config_file()?;
+        self.token_path_with(&file)
+    }
+
+    fn token_path_with(&self, file: &ConfigFile) -> Result<PathBuf, ConfigError> {
+        self.token_file
+            .clone()
+            .or_else(|| file.token_file.clone())
+            .or_else(crate::remote::token::default_path)
+            .ok_or(ConfigError::NoTokenFile)
+    }
+
     pub fn resolve(&self) -> Result<Settings, ConfigError> {
-        let file = match &self.config {
-            Some(p) => load_config(p)?,
-            None => ConfigFile::default(),
+        let file = self.config_file()?;
+        let remote = match self.remote_listen.or(file.remote_listen) {
+            None => None,
+            Some(addr) => Some(RemoteConfig {
+                addr,
+                read_api: self.remote_read_api || file.remote_read_api.unwrap_or(false),
+                token_file: self.token_path_with(&file)?,
+            }),
         };
         let p = &file.profile;
         let overrides = Overrides {
@@ -281,6 +343,7 @@ impl ServeArgs {
                     .unwrap_or_default(),
             },
             alerts: file_alerts.resolve()?,
+            remote,
         })
     }
 
@@ -332,6 +395,11 @@ impl ServeArgs {
             "--history-minute-ms",
             self.history_minute_ms.map(|v| v.to_string()),
         );
+        push("--remote-listen", self.remote_listen.map(|a| a.to_string()));
+        push(
+            "--token-file",
+            self.token_file.as_ref().map(|p| p.display().to_string()),
+        );
         if self.no_model {
             out.push("--no-model".into());
         }
@@ -340,6 +408,9 @@ impl ServeArgs {
         }
         if self.no_prefix_reuse {
             out.push("--no-prefix-reuse".into());
+        }
+        if self.remote_read_api {
+            out.push("--remote-read-api".into());
         }
         out
     }
@@ -493,6 +564,58 @@ mod tests {
         let cli = Cli::try_parse_from(["mac-status", "--config", path.to_str().unwrap()]).unwrap();
         let err = cli.serve.resolve().unwrap_err();
         assert!(err.to_string().contains("thread"), "{err}");
+    }
+
+    #[test]
+    fn remote_listening_is_off_unless_asked_and_comes_from_flag_env_or_file() {
+        let s = Cli::try_parse_from(["mac-status"])
+            .unwrap()
+            .serve
+            .resolve()
+            .unwrap();
+        assert_eq!(s.remote, None, "loopback only by default");
+        let cli = Cli::try_parse_from([
+            "mac-status",
+            "--remote-listen",
+            "0.0.0.0:9101",
+            "--remote-read-api",
+            "--token-file",
+            "/tmp/t",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.serve.resolve().unwrap().remote,
+            Some(RemoteConfig {
+                addr: "0.0.0.0:9101".parse().unwrap(),
+                read_api: true,
+                token_file: PathBuf::from("/tmp/t"),
+            })
+        );
+        // The login service keeps them.
+        let again = Cli::try_parse_from(
+            std::iter::once("mac-status".to_string()).chain(cli.serve.to_args()),
+        )
+        .unwrap();
+        assert_eq!(
+            again.serve.resolve().unwrap().remote,
+            cli.serve.resolve().unwrap().remote
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "remote_listen = \"127.0.0.1:9101\"\ntoken_file = \"/tmp/u\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(["mac-status", "--config", file.to_str().unwrap()]).unwrap();
+        let remote = cli.serve.resolve().unwrap().remote.unwrap();
+        assert_eq!(remote.addr, "127.0.0.1:9101".parse().unwrap());
+        assert!(!remote.read_api);
+        assert_eq!(remote.token_file, PathBuf::from("/tmp/u"));
+        assert_eq!(cli.serve.token_path().unwrap(), PathBuf::from("/tmp/u"));
+        assert!(Cli::try_parse_from(["mac-status", "token", "rotate"]).is_ok());
+        assert!(Cli::try_parse_from(["mac-status", "--remote-listen", "nope"]).is_err());
     }
 
     #[test]

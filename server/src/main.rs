@@ -8,11 +8,11 @@ use clap::Parser;
 use server::{
     chat::cache::AnswerCache,
     chat::Assistant,
-    cli::{Cli, Command, ModelAction, ServeArgs, ServiceAction, Settings},
+    cli::{Cli, Command, ModelAction, ServeArgs, ServiceAction, Settings, TokenAction},
     engine::{Engine, EngineConfig, EngineError},
     hardware, leptos_options,
     metrics::MetricsHub,
-    models, routes, security, service,
+    models, remote, routes, security, service,
     state::AppState,
     store::HistoryStore,
 };
@@ -42,12 +42,21 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
                 }
             };
             listener.set_nonblocking(true)?;
+            // The remote listener, when asked for: an address that is not this machine's, or
+            // an unusable token file, stops the start (no restart can fix either).
+            let remote = match settings.remote.as_ref().map(remote::prepare).transpose() {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return Ok(std::process::ExitCode::from(service::EXIT_NO_RESTART));
+                }
+            };
             // Server rendering nests deeply; a roomier stack keeps debug builds from overflowing.
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_stack_size(8 * 1024 * 1024)
                 .build()?
-                .block_on(serve(settings, listener))?;
+                .block_on(serve(settings, listener, remote))?;
         }
         Command::Profile => {
             let report = profile_for(&settings)?;
@@ -55,6 +64,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Model { action } => model(action)?,
         Command::Service { action } => service_cmd(action, &cli.serve)?,
+        Command::Token { action } => token_cmd(action, &cli.serve)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -140,6 +150,25 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn token_cmd(action: TokenAction, args: &ServeArgs) -> anyhow::Result<()> {
+    let path = args.token_path()?;
+    let token = match action {
+        TokenAction::Show => remote::token::load_or_create(&path)?,
+        TokenAction::Rotate => remote::token::rotate(&path)?,
+    };
+    println!("{token}");
+    eprintln!(
+        "kept in {} (owner-only); Prometheus sends it as `Authorization: Bearer …`{}",
+        path.display(),
+        if matches!(action, TokenAction::Rotate) {
+            "; a running host accepts only this one from now on"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
 /// The hardware profile, fitted to the model file's size when there is one (whether to map it).
 fn profile_for(settings: &Settings) -> anyhow::Result<app::profile::ProfileReport> {
     let mut report = hardware::report(hardware::detect(), &settings.overrides)?;
@@ -153,7 +182,13 @@ fn profile_for(settings: &Settings) -> anyhow::Result<app::profile::ProfileRepor
     Ok(report)
 }
 
-async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
+type Remote = (std::net::TcpListener, std::sync::Arc<remote::RemoteGuard>);
+
+async fn serve(
+    settings: Settings,
+    listener: std::net::TcpListener,
+    remote: Option<Remote>,
+) -> anyhow::Result<()> {
     // The address really bound (`--addr 127.0.0.1:0` picks a port): requests must name it.
     let bound = listener.local_addr()?;
     let metrics = MetricsHub::start(settings.metrics_config());
@@ -217,6 +252,30 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
         build: std::sync::Arc::new(server::pwa::BuildVersion::new(&settings.site_root)),
         shutdown: shutdown.clone(),
     };
+    let remote_server = match (remote, &settings.remote) {
+        (Some((listener, guard)), Some(cfg)) => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tracing::info!(
+                "remote scraping at http://{}/metrics{}, bearer token in {}",
+                listener.local_addr()?,
+                if cfg.read_api {
+                    " and /api/v1/{status,history}"
+                } else {
+                    ""
+                },
+                guard.token_file().display()
+            );
+            let app = remote::router(state.clone(), guard, cfg.read_api)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+            }))
+        }
+        _ => None,
+    };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!("Mac Status is running at http://{}", listener.local_addr()?);
@@ -226,6 +285,9 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> anyhow::R
             shutdown.cancel();
         })
         .await?;
+    if let Some(remote) = remote_server {
+        remote.await.context("remote listener panicked")??;
+    }
     // The minute in progress, so a restart loses nothing.
     history_writer.finish().await;
     tracing::info!("stopped");

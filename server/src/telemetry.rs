@@ -149,6 +149,11 @@ impl ChatTelemetry {
             .inc();
     }
 
+    /// These counters' part of a longer exposition (no `# EOF`: `exporter::Exposition` ends it).
+    pub fn encode_registry(&self, out: &mut String) -> std::fmt::Result {
+        prometheus_client::encoding::text::encode_registry(out, &self.registry)
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

@@ -195,14 +195,19 @@ pub async fn profile(State(state): State<AppState>) -> Json<app::profile::Profil
     Json(state.assistant.profile().clone())
 }
 
-/// Prometheus text format: chat timings and outcomes.
+/// OpenMetrics text: chat timings and outcomes, then the machine's readings from the newest
+/// snapshot (`exporter`). Building the collector per scrape costs a pointer copy and one small
+/// allocation, and keeps `AppState` free of a second handle on the same snapshot.
 pub async fn prometheus(State(state): State<AppState>) -> Response {
+    let exposition = crate::exporter::Exposition::new(crate::exporter::HostCollector::live(
+        state.metrics.clone(),
+    ));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.assistant.telemetry().encode(),
+        exposition.encode(state.assistant.telemetry()),
     )
         .into_response()
 }
