@@ -18,4 +18,4 @@ echo "==> browser tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)
 
 echo "==> supervision under injected faults (test-only feature; last, as it relinks the host binary)"
-cargo test --release -p server --features fault-hooks --test supervision
+cargo test --release -p mac-status --features fault-hooks --test supervision

@@ -19,7 +19,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use server::engine::{backend, Utf8Stream};
+use mac_status::engine::{backend, Utf8Stream};
 
 /// One answer of the bare loop; times from the call (tokenizing included).
 #[derive(Clone, Debug, Default)]

@@ -26,7 +26,7 @@ use anyhow::{bail, Context, Result};
 use app::chat::{ChatEvent, Explanation};
 use clap::Parser;
 use common::{Host, HostArgs};
-use server::chat::{check, intent::japanese_share};
+use mac_status::chat::{check, intent::japanese_share};
 
 #[derive(Parser)]
 struct Args {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use server::engine::{ChatMessage, Engine, EngineConfig, GenerateRequest, TokenEvent};
+use mac_status::engine::{ChatMessage, Engine, EngineConfig, GenerateRequest, TokenEvent};
 
 #[path = "bare.rs"]
 mod bare;

@@ -32,8 +32,8 @@ use anyhow::Context;
 use anyhow::Result;
 use clap::Parser;
 use common::{Host, HostArgs};
-use server::metrics::{MetricsConfig, MetricsHub};
-use server::store::{aggregate::Accumulator, Layout, Store};
+use mac_status::metrics::{MetricsConfig, MetricsHub};
+use mac_status::store::{aggregate::Accumulator, Layout, Store};
 
 #[derive(Parser)]
 struct Args {
@@ -166,7 +166,7 @@ fn write_path(scratch: &Path, minutes: u64) -> Result<WritePath> {
     thread::sleep(Duration::from_millis(200));
 
     let layout = Layout::default();
-    let now = server::store::now_ms();
+    let now = mac_status::store::now_ms();
     let start = (now - minutes * 60_000) / 60_000 * 60_000;
     let me = std::process::id();
     let cpu0 = cpu_seconds(me)?;

@@ -23,7 +23,7 @@ use app::chat::ChatEvent;
 use app::model::Snapshot;
 use clap::Parser;
 use common::{Host, HostArgs};
-use server::chat::intent::japanese_share;
+use mac_status::chat::intent::japanese_share;
 
 #[derive(Parser)]
 struct Args {

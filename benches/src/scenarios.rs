@@ -89,7 +89,7 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     strategies: Option<Vec<Strategy>>,
     /// The GGUF model the host loads.
-    #[arg(long, default_value = server::cli::DEFAULT_MODEL)]
+    #[arg(long, default_value = mac_status::cli::DEFAULT_MODEL)]
     model: PathBuf,
     #[command(flatten)]
     host: HostArgs,

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use common::{free_port, Host, HostArgs, Machine};
-use server::exporter::{Exposition, HostCollector};
-use server::metrics::{MetricsConfig, MetricsHub};
-use server::telemetry::ChatTelemetry;
+use mac_status::exporter::{Exposition, HostCollector};
+use mac_status::metrics::{MetricsConfig, MetricsHub};
+use mac_status::telemetry::ChatTelemetry;
 
 #[derive(Parser)]
 struct Args {

@@ -7,7 +7,7 @@
 use app::chat::ChatRequest;
 use libfuzzer_sys::fuzz_target;
 use mac_status_fuzz::{busy, check_prompt, tokens};
-use server::chat::{
+use mac_status::chat::{
     cache, diagnosis, facts, intent, plan, prompt, topics::Context, validate_question, AskError,
     MAX_QUESTION_CHARS,
 };

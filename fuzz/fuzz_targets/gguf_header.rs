@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use server::engine::{validate_gguf_bytes, EngineError};
+use mac_status::engine::{validate_gguf_bytes, EngineError};
 
 fuzz_target!(|data: &[u8]| {
     match validate_gguf_bytes(data) {

@@ -5,8 +5,8 @@
 use app::chat::Intent;
 use app::i18n::Lang;
 use libfuzzer_sys::fuzz_target;
-use server::chat::intent::{detect, detect_language, japanese_share};
-use server::chat::prompt::normalize_question;
+use mac_status::chat::intent::{detect, detect_language, japanese_share};
+use mac_status::chat::prompt::normalize_question;
 
 /// ASCII as a Japanese input method writes it: full-width forms and the ideographic space.
 fn full_width(s: &str) -> String {

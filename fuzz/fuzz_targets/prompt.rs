@@ -10,7 +10,7 @@ use app::model::Level;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mac_status_fuzz::{busy, check_prompt, tokens};
-use server::chat::{diagnosis, facts, intent, prompt, topics::Context};
+use mac_status::chat::{diagnosis, facts, intent, prompt, topics::Context};
 
 #[derive(Arbitrary, Debug)]
 struct EarlierTurn {

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use app::model::{HistoryPoint, Snapshot};
-use server::chat::prompt::{trim_to_budget, MESSAGE_OVERHEAD_TOKENS, SYSTEM_PROMPT};
-use server::engine::{llama2_prompt, scrub_messages, strip_markers, ChatMessage, Role, MARKERS};
+use mac_status::chat::prompt::{trim_to_budget, MESSAGE_OVERHEAD_TOKENS, SYSTEM_PROMPT};
+use mac_status::engine::{llama2_prompt, scrub_messages, strip_markers, ChatMessage, Role, MARKERS};
 
 /// The busy fixture the host's own tests use: a 2-core machine with two runaway processes, and
 /// its last minute of history.

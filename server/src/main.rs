@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use server::{
+use mac_status::{
     chat::cache::AnswerCache,
     chat::Assistant,
     cli::{Cli, Command, ModelAction, ServeArgs, ServiceAction, Settings, TokenAction},
@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    server::logging::init(cli.serve.log_file.as_deref())?;
+    mac_status::logging::init(cli.serve.log_file.as_deref())?;
     let settings = cli.serve.resolve()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -220,7 +220,7 @@ async fn serve(
                     tracing::info!(model = %e.model_name(), ms = started.elapsed().as_millis() as u64, "model loaded")
                 }
                 Err(e) => {
-                    let why = server::chat::wire::message(e);
+                    let why = mac_status::chat::wire::message(e);
                     tracing::error!("model not loaded, chat is off (the dashboard works): {why}")
                 }
             }
@@ -230,7 +230,7 @@ async fn serve(
     let shutdown = CancellationToken::new();
     let (history, history_writer) =
         HistoryStore::start(settings.history.clone(), &metrics, shutdown.clone()).await;
-    let alerts = server::alerts::AlertHub::start(settings.alerts.clone(), &metrics, notifier());
+    let alerts = mac_status::alerts::AlertHub::start(settings.alerts.clone(), &metrics, notifier());
     let state = AppState {
         alerts,
         leptos_options: leptos_options(&settings.site_root, bound),
@@ -249,7 +249,7 @@ async fn serve(
         },
         metrics,
         history,
-        build: std::sync::Arc::new(server::pwa::BuildVersion::new(&settings.site_root)),
+        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(&settings.site_root)),
         shutdown: shutdown.clone(),
     };
     let remote_server = match (remote, &settings.remote) {
@@ -314,10 +314,10 @@ async fn shutdown_signal() {
 }
 
 /// The system notifications the host can show itself: Notification Center on macOS.
-fn notifier() -> Option<std::sync::Arc<dyn server::alerts::notify::Notifier>> {
+fn notifier() -> Option<std::sync::Arc<dyn mac_status::alerts::notify::Notifier>> {
     #[cfg(target_os = "macos")]
     {
-        Some(std::sync::Arc::new(server::alerts::notify::Osascript))
+        Some(std::sync::Arc::new(mac_status::alerts::notify::Osascript))
     }
     #[cfg(not(target_os = "macos"))]
     None

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use app::alert::{AlertEvent, Resource};
 use app::model::Level;
-use server::alerts::notify::Recorded;
-use server::alerts::{AlertFile, AlertHub};
-use server::routes::router;
+use mac_status::alerts::notify::Recorded;
+use mac_status::alerts::{AlertFile, AlertHub};
+use mac_status::routes::router;
 
 mod common;
 
 /// Memory thresholds every machine is above (a few percent used), held for `hold_s`.
-fn settings(hold_s: u64) -> server::alerts::AlertSettings {
+fn settings(hold_s: u64) -> mac_status::alerts::AlertSettings {
     let f: AlertFile = toml::from_str(&format!(
         "hold_s = {hold_s}\nmemory = [0.001, 0.002, 0.003]"
     ))
@@ -31,7 +31,7 @@ fn host(hold_s: u64) -> (SocketAddr, Arc<Recorded>, tokio::runtime::Runtime) {
         .build()
         .unwrap();
     let metrics = common::metrics(Duration::from_millis(200));
-    let assistant = common::assistant(Err(server::engine::EngineError::Disabled), &metrics);
+    let assistant = common::assistant(Err(mac_status::engine::EngineError::Disabled), &metrics);
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -50,7 +50,7 @@ fn alerts(addr: SocketAddr) -> Vec<app::alert::Alert> {
         .into_body()
         .read_to_string()
         .unwrap();
-    let v: server::routes::api::AlertList = serde_json::from_str(&body).unwrap();
+    let v: mac_status::routes::api::AlertList = serde_json::from_str(&body).unwrap();
     v.alerts
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use app::chat::{ChatEvent, Explanation, Fact, Finding, StopReason};
 use app::i18n::Lang;
 use app::model::Snapshot;
-use server::{
+use mac_status::{
     chat::{
         check::{unverified, Known},
         diagnosis, facts,

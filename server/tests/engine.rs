@@ -11,8 +11,8 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::error::ErrorCode;
-use server::chat::wire;
-use server::engine::{
+use mac_status::chat::wire;
+use mac_status::engine::{
     ChatMessage, Engine, EngineConfig, EngineError, GenerateRequest, GenerationReport, StopReason,
     TokenEvent,
 };

@@ -20,8 +20,8 @@ use axum::{
     http::{header, Request, StatusCode},
 };
 use http_body_util::BodyExt;
+use mac_status::store::{HistoryConfig, HistoryStore, Layout, Opened, Store};
 use serde_json::Value;
-use server::store::{HistoryConfig, HistoryStore, Layout, Opened, Store};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -395,15 +395,16 @@ async fn app_with_history(dir: &Path) -> (axum::Router, CancellationToken) {
     )
     .await;
     assert_eq!(history.state(), StoreState::Ok);
-    let engine =
-        server::engine::Engine::load(server::engine::EngineConfig::new("/nonexistent.gguf"));
+    let engine = mac_status::engine::Engine::load(mac_status::engine::EngineConfig::new(
+        "/nonexistent.gguf",
+    ));
     let state = common::state_with_history(
         common::assistant(engine, &metrics),
         metrics,
         history,
         "127.0.0.1:3000",
     );
-    (server::routes::router(state), stop)
+    (mac_status::routes::router(state), stop)
 }
 
 #[tokio::test]
@@ -533,9 +534,10 @@ async fn bad_ranges_and_formats_are_400_bad_query() {
 #[tokio::test]
 async fn with_history_off_long_ranges_are_empty_and_say_so() {
     let metrics = common::metrics(Duration::from_millis(50));
-    let engine =
-        server::engine::Engine::load(server::engine::EngineConfig::new("/nonexistent.gguf"));
-    let app = server::routes::router(common::state(
+    let engine = mac_status::engine::Engine::load(mac_status::engine::EngineConfig::new(
+        "/nonexistent.gguf",
+    ));
+    let app = mac_status::routes::router(common::state(
         common::assistant(engine, &metrics),
         metrics,
         "127.0.0.1:3000",

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::{extract::Request, http::HeaderValue, middleware, middleware::Next, Router};
-use server::models::{
+use mac_status::models::{
     pull, pull_with, sha256_file, CatalogEntry, ModelError, PullOptions, Pulled, Source,
 };
 use tower_http::services::ServeDir;
@@ -739,7 +739,7 @@ fn redirects_are_bounded_and_plain_http_is_refused_off_this_machine() {
     assert!(err.to_string().contains("redirects"), "{err}");
     assert_eq!(
         asked.lock().unwrap().len(),
-        server::models::MAX_REDIRECTS + 1
+        mac_status::models::MAX_REDIRECTS + 1
     );
 
     // A redirect from loopback to plain http elsewhere is not followed.

@@ -8,8 +8,8 @@
 use app::chat::Turn;
 use app::i18n::Lang;
 use app::model::{HistoryPoint, Snapshot};
-use server::chat::{diagnosis, facts, intent, prompt, topics::Context};
-use server::engine::{ChatMessage, Engine, EngineConfig, MARKERS};
+use mac_status::chat::{diagnosis, facts, intent, prompt, topics::Context};
+use mac_status::engine::{ChatMessage, Engine, EngineConfig, MARKERS};
 
 mod common;
 

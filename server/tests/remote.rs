@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use server::service::EXIT_NO_RESTART;
+use mac_status::service::EXIT_NO_RESTART;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mac-status");
 

@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 use http_body_util::BodyExt;
-use server::{
+use mac_status::{
     engine::{Engine, EngineConfig},
     routes::router,
     state::AppState,
@@ -289,7 +289,7 @@ async fn chat_without_a_model_answers_with_the_diagnosis_and_says_why() {
     };
     assert_eq!(*stop, StopReason::DiagnosisOnly);
     assert_eq!(answer.lines().count(), findings.len());
-    let first = server::chat::diagnosis::line(&findings[0], app::i18n::Lang::En);
+    let first = mac_status::chat::diagnosis::line(&findings[0], app::i18n::Lang::En);
     assert_eq!(answer.lines().next(), Some(first.as_str()));
     assert_eq!(events.len(), 3, "no model tokens");
 

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use server::service::EXIT_NO_RESTART;
+use mac_status::service::EXIT_NO_RESTART;
 
 mod common;
 
@@ -196,7 +196,7 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), server::logging::KEEP_DAYS + 1, "{names:?}");
+    assert_eq!(names.len(), mac_status::logging::KEEP_DAYS + 1, "{names:?}");
     let today = names.last().unwrap();
     assert!(!today.starts_with("mac-status.2020-"), "{names:?}");
     let text = std::fs::read_to_string(dir.path().join(today)).unwrap();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use app::chat::{AssistantStatus, ChatEvent, Explanation};
 use app::error::{ErrorBody, ErrorCode};
-use server::{
+use mac_status::{
     engine::{Engine, EngineConfig},
     faults::{self, Fault},
     routes::router,

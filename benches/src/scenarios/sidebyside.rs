@@ -14,7 +14,7 @@
 //!
 //! **Same prompt**: the host builds its prompt from the findings it streams in its `diagnosis`
 //! event. For each answer the bench rebuilds that prompt in-process from those findings with
-//! the host's own code (`server::chat::{intent, plan, prompt}` and `Engine::render_prompt` on
+//! the host's own code (`mac_status::chat::{intent, plan, prompt}` and `Engine::render_prompt` on
 //! the same GGUF), and gives the rendered text to the bare loop and to llama-cpp-python; it
 //! checks the token count against the host's `done.timings.prompt_tokens` (the `same prompt`
 //! column). **Same cap and temperature**: the host's plan for the question (`plan::plan`).
@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use app::chat::{CacheMode, ChatEvent, ChatRequest, Finding, Strategy, Timings, Turn};
+use mac_status::chat::{intent, plan, prompt};
+use mac_status::engine::{Engine, EngineConfig};
 use serde::Serialize;
-use server::chat::{intent, plan, prompt};
-use server::engine::{Engine, EngineConfig};
 
 use super::client::read_answer;
 use super::python::{Prototype, VenvInfo};

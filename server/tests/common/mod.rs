@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use server::{
+use mac_status::{
     chat::{cache::AnswerCache, Assistant},
     engine::{Engine, EngineError},
     hardware, leptos_options,
@@ -75,8 +75,8 @@ pub fn state_with_history(
         assistant,
         metrics,
         history,
-        alerts: server::alerts::AlertHub::start(Default::default(), &metrics_for_alerts, None),
-        build: std::sync::Arc::new(server::pwa::BuildVersion::new(Path::new("target/site"))),
+        alerts: mac_status::alerts::AlertHub::start(Default::default(), &metrics_for_alerts, None),
+        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(Path::new("target/site"))),
         shutdown: CancellationToken::new(),
     }
 }
