@@ -379,6 +379,28 @@ fn week_of_minutes_read_cost() {
     let json = serde_json::to_string(&read).unwrap();
     let json_ms = t.elapsed().as_secs_f64() * 1e3;
     let csv = super::csv::render(&read);
+    // What a chart asks for: `points=240`.
+    let n = read.len();
+    let t = std::time::Instant::now();
+    let chart = app::history::RangeHistory {
+        range: app::history::Range::Week,
+        resolution: Resolution::Minute,
+        resolution_ms: MIN,
+        from_ms: T0,
+        to_ms: T0 + week * MIN,
+        store: app::history::StoreState::Ok,
+        points: read.clone(),
+    }
+    .downsample(240);
+    let chart_json = serde_json::to_string(&chart).unwrap();
+    let chart_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "points=240: {} points, JSON {:.0} KB, downsampled and encoded in {chart_ms:.1} ms",
+        chart.points.len(),
+        chart_json.len() as f64 / 1e3
+    );
+    assert_eq!(chart.points.len(), 240);
+    assert!(chart.points.iter().map(|b| u64::from(b.samples)).sum::<u64>() == n as u64 * 60);
     let size: u64 = ["h.db", "h.db-wal"]
         .iter()
         .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
