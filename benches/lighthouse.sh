@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lighthouse (npm lighthouse@12.2.3, Debian's Chromium) against the real release host, plus the
 # compressed transfer size of the app's WASM + JS + CSS (budget: 350 KB brotli).
-#   cargo leptos build --release --precompress && bash benches/lighthouse.sh   (as scripts/run.sh builds)
+#   cargo xtask build && bash benches/lighthouse.sh   (as scripts/run.sh builds)
 #   PRESET=desktop bash benches/lighthouse.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -6,7 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
-# --precompress: brotli and gzip beside each file, served as they are (1.3 MB of WASM is 0.37 MB).
-cargo leptos build --release --precompress
+# The release site and host (xtask/src/main.rs: what `cargo leptos build --release --precompress`
+# makes, without cargo-leptos): brotli and gzip beside each file, served as they are.
+cargo xtask build
 PORT="${PORT:-3000}"
 exec "$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --site-root "$ROOT/target/site" "$@"

@@ -4,13 +4,16 @@
 #
 #   scripts/setup.sh          build + run needs (toolchain targets, build tools, default model)
 #   scripts/setup.sh --test   also the browser-test needs (Chromium, Playwright)
+#   scripts/setup.sh --dev    also cargo-leptos, for `cargo leptos watch` (about 20 minutes, once)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mac-status"
 TOOLS="$CACHE/tools"
 WITH_TEST=0
+WITH_DEV=0
 [[ "${1:-}" == "--test" ]] && WITH_TEST=1
+[[ "${1:-}" == "--dev" ]] && WITH_DEV=1
 
 CARGO_LEPTOS_VERSION=0.3.7
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen` pin in Cargo.toml
@@ -74,8 +77,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# 3. Pinned build tools, built from crates.io (no prebuilt downloads).
-if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
+# 3. Pinned build tools, built from crates.io (no prebuilt downloads). The release build
+#    (`cargo xtask build`) needs only wasm-bindgen and wasm-opt; cargo-leptos is for development.
+if ((WITH_DEV)) && [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
   say "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes, once)"
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi

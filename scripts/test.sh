@@ -8,8 +8,9 @@ cd "$ROOT"
 source "$ROOT/scripts/env.sh"
 
 echo "==> build (release: the same artifacts serve the tests and the browser run)"
-# --precompress: brotli and gzip beside each file, served as they are (1.3 MB of WASM is 0.37 MB).
-cargo leptos build --release --precompress
+# The release site and host (xtask/src/main.rs: what `cargo leptos build --release --precompress`
+# makes, without cargo-leptos): brotli and gzip beside each file, served as they are.
+cargo xtask build
 
 echo "==> unit and integration tests"
 cargo test --release --workspace --exclude benches
