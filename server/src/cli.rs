@@ -18,12 +18,45 @@ use crate::metrics::MetricsConfig;
 use crate::remote::RemoteConfig;
 use crate::store::{self, HistoryConfig, Layout};
 
+/// The llama.cpp backend compiled in (a literal, for `concat!`).
+#[cfg(not(feature = "llm"))]
+macro_rules! backend {
+    () => {
+        "none (built without the llm feature)"
+    };
+}
+#[cfg(all(feature = "llm", target_os = "macos"))]
+macro_rules! backend {
+    () => {
+        "Metal + CPU"
+    };
+}
+#[cfg(all(feature = "llm", not(target_os = "macos")))]
+macro_rules! backend {
+    () => {
+        "CPU"
+    };
+}
+
+/// `mac-status --version`: which commit, and which llama.cpp (through `llama-cpp-sys-2`, which
+/// vendors it) with which backend — what a bug report needs.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("MAC_STATUS_GIT"),
+    ")\nllama.cpp: llama-cpp-sys-2 ",
+    env!("MAC_STATUS_LLAMA_SYS"),
+    ", backend: ",
+    backend!()
+);
+
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct-Q4_1.gguf";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "mac-status",
     version,
+    long_version = LONG_VERSION,
     about = "Private, local status assistant for your Mac"
 )]
 pub struct Cli {
@@ -49,6 +82,8 @@ pub enum Command {
     },
     /// Print the hardware profile (what the model will run with, and why) and exit.
     Profile,
+    /// Print a shell completion script: `mac-status completions zsh > ~/.zfunc/_mac-status`.
+    Completions { shell: clap_complete::Shell },
     /// The bearer token of the remote listener (`--remote-listen`).
     Token {
         #[command(subcommand)]
@@ -70,8 +105,10 @@ pub enum ModelAction {
     /// Download NAME from the catalogue with resume and SHA-256 verification.
     Pull {
         name: String,
-        #[arg(long, default_value = "models")]
-        dir: PathBuf,
+        /// Folder for the file [default: `models/` here if it exists (a checkout), else
+        /// `models/` in the data folder, where the host looks when started from anywhere].
+        #[arg(long)]
+        dir: Option<PathBuf>,
         /// Replace `https://huggingface.co` (a mirror).
         #[arg(long, env = "MAC_STATUS_HF_BASE")]
         base_url: Option<String>,
@@ -259,8 +296,8 @@ pub fn load_config(path: &Path) -> Result<ConfigFile, ConfigError> {
 
 impl ServeArgs {
     fn config_file(&self) -> Result<ConfigFile, ConfigError> {
-        match &self.config {
-            Some(p) => load_config(p),
+        match self.config.clone().or_else(crate::dirs::default_config) {
+            Some(p) => load_config(&p),
             None => Ok(ConfigFile::default()),
         }
     }
@@ -329,7 +366,13 @@ impl ServeArgs {
                 self.model
                     .clone()
                     .or(file.model)
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
+                    .map(|p| crate::dirs::find_model(&p, crate::dirs::data_dir().as_deref()))
+                    .unwrap_or_else(|| {
+                        crate::dirs::find_model(
+                            Path::new(DEFAULT_MODEL),
+                            crate::dirs::data_dir().as_deref(),
+                        )
+                    })
             }),
             model_languages: self.model_languages.clone().or(file.model_languages),
             strategy: self.strategy.or(file.strategy).unwrap_or_default(),

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod chat;
 pub mod cli;
+pub mod dirs;
 pub mod engine;
 pub mod error;
 pub mod exporter;

@@ -65,6 +65,15 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Model { action } => model(action)?,
         Command::Service { action } => service_cmd(action, &cli.serve)?,
         Command::Token { action } => token_cmd(action, &cli.serve)?,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "mac-status",
+                &mut std::io::stdout(),
+            );
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -87,6 +96,13 @@ fn model(action: ModelAction) -> anyhow::Result<()> {
             base_url,
         } => {
             let entry = models::find(&name)?;
+            let here = PathBuf::from("models");
+            let dir = dir.unwrap_or_else(|| match mac_status::dirs::data_dir() {
+                Some(data) if !here.is_dir() => data.join("models"),
+                _ => here,
+            });
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             match models::pull(&entry, &dir, base_url.as_deref(), true)? {
                 models::Pulled::AlreadyPresent(p) => {
                     println!("{} is already there and verified", p.display())

@@ -121,7 +121,7 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
             &addr,
             "--site-root",
             "target/site",
-            "--no-model",
+            "no-model",
             "--no-history",
         ])
         .env("RUST_LOG", "info")
@@ -173,7 +173,7 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
             &addr,
             "--site-root",
             "target/site",
-            "--no-model",
+            "no-model",
             "--no-history",
         ])
         .arg("--log-file")
@@ -204,4 +204,63 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
     assert!(!text.contains("\u{1b}["), "no terminal colours in a file");
     // The oldest days went; the newest old ones stayed.
     assert_eq!(names[0], "mac-status.2020-01-23.log", "{names:?}");
+}
+
+#[test]
+fn version_names_the_commit_and_llama_cpp_and_completions_cover_the_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("mac-status {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let lock =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+    let sys = lock
+        .split("name = \"llama-cpp-sys-2\"\nversion = \"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    assert!(text.contains(&format!("llama-cpp-sys-2 {sys}")), "{text}");
+    // In a checkout, the commit built (HEAD at build time; tests build from the tree they test).
+    if let Ok(head) = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+    {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        if !head.is_empty() {
+            assert!(
+                text.contains(&format!("(git {head})")),
+                "{text} vs HEAD {head}"
+            );
+        }
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in [
+            "mac-status",
+            "model",
+            "service",
+            "token",
+            "completions",
+            "no-model",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_mac-status"))
+        .args(["completions", "cmd.exe"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
 }

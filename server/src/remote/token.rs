@@ -44,13 +44,7 @@ pub enum TokenError {
 /// `remote-token` in the platform's config folder: `~/Library/Application
 /// Support/dev.macstatus.host/` on macOS, `$XDG_CONFIG_HOME/mac-status/` elsewhere.
 pub fn default_path() -> Option<PathBuf> {
-    let dirs = directories::BaseDirs::new()?;
-    let folder = if cfg!(target_os = "macos") {
-        crate::service::LAUNCH_AGENT_LABEL
-    } else {
-        "mac-status"
-    };
-    Some(dirs.config_dir().join(folder).join(FILE_NAME))
+    Some(crate::dirs::config_dir()?.join(FILE_NAME))
 }
 
 /// A fresh token: [`TOKEN_BYTES`] from the OS's generator, as lowercase hex.

@@ -76,13 +76,7 @@ impl Layout {
 /// macOS, `$XDG_DATA_HOME/mac-status/` (`~/.local/share/mac-status/`) elsewhere. `None` where
 /// the OS has no home folder for this user.
 pub fn default_path() -> Option<PathBuf> {
-    let dirs = directories::BaseDirs::new()?;
-    let folder = if cfg!(target_os = "macos") {
-        crate::service::LAUNCH_AGENT_LABEL
-    } else {
-        "mac-status"
-    };
-    Some(dirs.data_dir().join(folder).join(FILE_NAME))
+    Some(crate::dirs::data_dir()?.join(FILE_NAME))
 }
 
 pub fn now_ms() -> u64 {

@@ -400,7 +400,14 @@ fn week_of_minutes_read_cost() {
         chart_json.len() as f64 / 1e3
     );
     assert_eq!(chart.points.len(), 240);
-    assert!(chart.points.iter().map(|b| u64::from(b.samples)).sum::<u64>() == n as u64 * 60);
+    assert!(
+        chart
+            .points
+            .iter()
+            .map(|b| u64::from(b.samples))
+            .sum::<u64>()
+            == n as u64 * 60
+    );
     let size: u64 = ["h.db", "h.db-wal"]
         .iter()
         .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
