@@ -43,17 +43,24 @@ pub fn clock(t_ms: u64, utc_offset_min: i64) -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, (day % 3600) / 60, day % 60)
 }
 
+/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian): Howard Hinnant's
+/// `civil_from_days`, shared by the charts' dates and the host's CSV times.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// Local month/day of a Unix-ms timestamp, as `M/D` (the same in English and Japanese).
 pub fn month_day(t_ms: u64, utc_offset_min: i64) -> String {
     let days = ((t_ms / 1000) as i64 + utc_offset_min * 60).div_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let (_, m, d) = civil_from_days(days);
     format!("{m}/{d}")
 }
 

@@ -342,3 +342,49 @@ mod tests {
         TcpListener::bind(("127.0.0.1", p)).unwrap();
     }
 }
+
+/// CPU seconds (user + system) a process has used.
+#[cfg(target_os = "linux")]
+pub fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat_cpu(&stat, clock_ticks()).context("unexpected /proc/<pid>/stat")
+}
+
+/// CPU seconds (user + system) a process has used: `ps -o time=` elsewhere.
+#[cfg(not(target_os = "linux"))]
+pub fn cpu_seconds(pid: u32) -> Result<f64> {
+    let out = Command::new("ps")
+        .args(["-o", "time=", "-p", &pid.to_string()])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // [[dd-]hh:]mm:ss.cc
+    let (days, rest) = match text.trim().split_once('-') {
+        Some((d, r)) => (d.parse::<f64>()?, r.to_owned()),
+        None => (0.0, text.trim().to_owned()),
+    };
+    let secs = rest.split(':').try_fold(0.0, |acc, part| {
+        Ok::<f64, anyhow::Error>(acc * 60.0 + part.parse::<f64>()?)
+    })?;
+    Ok(days * 86_400.0 + secs)
+}
+
+#[cfg(target_os = "linux")]
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime (fields 14 and 15) in seconds; the command name (field 2) may hold spaces
+/// and parentheses, so fields are counted after its last `)`.
+pub fn parse_stat_cpu(stat: &str, ticks_per_s: f64) -> Option<f64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // `after` starts at field 3 (state): utime is field 14 → index 11.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks_per_s)
+}

@@ -28,7 +28,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
-use anyhow::Context;
 use anyhow::Result;
 use clap::Parser;
 use common::{Host, HostArgs};
@@ -169,7 +168,7 @@ fn write_path(scratch: &Path, minutes: u64) -> Result<WritePath> {
     let now = mac_status::store::now_ms();
     let start = (now - minutes * 60_000) / 60_000 * 60_000;
     let me = std::process::id();
-    let cpu0 = cpu_seconds(me)?;
+    let cpu0 = common::cpu_seconds(me)?;
     let mut acc = Accumulator::new(layout.minute_ms);
     let mut buckets = Vec::with_capacity(minutes as usize + 1);
     for i in 0..minutes * 60 {
@@ -178,16 +177,16 @@ fn write_path(scratch: &Path, minutes: u64) -> Result<WritePath> {
         buckets.extend(acc.push(&snap));
     }
     buckets.extend(acc.take());
-    let fold = cpu_seconds(me)? - cpu0;
+    let fold = common::cpu_seconds(me)? - cpu0;
 
     let (mut store, _) = Store::open(&scratch.join("write-path.db"), layout)?;
-    let cpu1 = cpu_seconds(me)?;
+    let cpu1 = common::cpu_seconds(me)?;
     let t0 = Instant::now();
     for b in &buckets {
         store.write(std::slice::from_ref(b), now)?;
     }
     let wall = t0.elapsed().as_secs_f64();
-    let write = cpu_seconds(me)? - cpu1;
+    let write = common::cpu_seconds(me)? - cpu1;
     let m = minutes as f64;
     Ok(WritePath {
         minutes,
@@ -218,14 +217,14 @@ fn scenario(args: &Args, with_dashboard: bool, no_model: bool, history: History)
         let _ = http(port, "POST", "/api/fn/dashboard", "");
         thread::spawn(move || stream(port, &stop, &events))
     });
-    let cpu0 = cpu_seconds(host.pid())?;
+    let cpu0 = common::cpu_seconds(host.pid())?;
     let t0 = Instant::now();
     let mut rss_max: f64 = 0.0;
     while t0.elapsed() < Duration::from_secs(args.seconds) {
         thread::sleep(Duration::from_millis(500));
         rss_max = rss_max.max(rss_mb(host.pid())?);
     }
-    let cpu1 = cpu_seconds(host.pid())?;
+    let cpu1 = common::cpu_seconds(host.pid())?;
     let wall = t0.elapsed().as_secs_f64();
     let rss_end = rss_mb(host.pid())?;
     stop.store(true, Ordering::Relaxed);
@@ -274,17 +273,6 @@ fn stream(port: u16, stop: &AtomicBool, events: &AtomicU64) {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the `(comm)`; utime and stime are the 14th and 15th of the whole line.
-    let rest = stat.rsplit_once(')').context("bad /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    // USER_HZ is 100 on every Linux we target.
-    Ok(ticks / 100.0)
-}
-
 /// Resident memory in MB.
 fn rss_mb(pid: u32) -> Result<f64> {
     Ok(common::rss_kib(pid)? as f64 / 1024.0)
@@ -296,15 +284,4 @@ fn ps(pid: u32, field: &str) -> Result<String> {
         .args(["-o", &format!("{field}="), "-p", &pid.to_string()])
         .output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    // `cputime` is [[dd-]hh:]mm:ss.ss
-    let t = ps(pid, "time")?;
-    let mut secs = 0.0;
-    for part in t.replace('-', ":").split(':') {
-        secs = secs * 60.0 + part.parse::<f64>()?;
-    }
-    Ok(secs)
 }

@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use common::{free_port, Host, HostArgs, Machine};
 use mac_status::exporter::{Exposition, HostCollector};
@@ -43,34 +43,6 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
     (at(0.5), at(0.95))
 }
 
-#[cfg(target_os = "linux")]
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the `(comm)`; utime and stime are the 14th and 15th of the whole line,
-    // summed over every thread of the process.
-    let rest = stat.rsplit_once(')').context("bad /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    // USER_HZ is 100 on every Linux we target.
-    Ok(ticks / 100.0)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    // `ps -o time=`: [[dd-]hh:]mm:ss.ss
-    let out = std::process::Command::new("ps")
-        .args(["-o", "time=", "-p", &pid.to_string()])
-        .output()?;
-    let t = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .replace('-', ":");
-    let mut secs = 0.0;
-    for part in t.split(':') {
-        secs = secs * 60.0 + part.parse::<f64>()?;
-    }
-    Ok(secs)
-}
-
 struct HttpRun {
     median_us: f64,
     p95_us: f64,
@@ -94,7 +66,7 @@ fn scrape_run(
         Ok(req.call()?.body_mut().read_to_string()?)
     };
     let bytes = get()?.len(); // warm the connection
-    let cpu0 = cpu_seconds(host.pid())?;
+    let cpu0 = common::cpu_seconds(host.pid())?;
     let t0 = Instant::now();
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
@@ -103,7 +75,7 @@ fn scrape_run(
         times.push(t.elapsed());
     }
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(host.pid())? - cpu0;
+    let cpu = common::cpu_seconds(host.pid())? - cpu0;
     let (median_us, p95_us) = percentiles(times);
     Ok(HttpRun {
         median_us,
@@ -148,9 +120,9 @@ fn main() -> Result<()> {
     let host = Host::start(&spec, |_, _| {})?;
     let token = std::fs::read_to_string(&token_file)?;
     std::thread::sleep(Duration::from_secs(2));
-    let c0 = cpu_seconds(host.pid())?;
+    let c0 = common::cpu_seconds(host.pid())?;
     std::thread::sleep(Duration::from_secs(args.idle_seconds));
-    let idle = (cpu_seconds(host.pid())? - c0) / args.idle_seconds as f64;
+    let idle = (common::cpu_seconds(host.pid())? - c0) / args.idle_seconds as f64;
     let local = scrape_run(&host, &host.url("/metrics"), None, args.scrapes, idle)?;
     let auth = format!("Bearer {}", token.trim());
     let remote_run = scrape_run(
