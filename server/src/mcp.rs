@@ -719,6 +719,16 @@ mod tests {
         let args: HistoryArgs = serde_json::from_value(serde_json::json!({"range": "7d"})).unwrap();
         assert_eq!(args.range.0, Range::Week);
         assert!(serde_json::from_value::<HistoryArgs>(serde_json::json!({"range": "2d"})).is_err());
+        // The schema's bound is the API's.
+        let points = &serde_json::to_value(&schema).unwrap()["properties"]["points"];
+        assert_eq!(points["maximum"], serde_json::json!(MAX_POINTS), "{points}");
+        let limit = schemars::schema_for!(TopArgs);
+        let limit = &serde_json::to_value(&limit).unwrap()["properties"]["limit"];
+        assert_eq!(
+            limit["maximum"],
+            serde_json::json!(MAX_PROCESSES),
+            "{limit}"
+        );
     }
 
     #[test]
