@@ -14,6 +14,7 @@ pub mod exporter;
 pub mod faults;
 pub mod hardware;
 pub mod logging;
+pub mod mcp;
 pub mod metrics;
 pub mod models;
 pub mod platform;

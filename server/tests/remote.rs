@@ -156,6 +156,14 @@ fn remote_metrics_need_the_right_token_and_nothing_else_is_there() {
         .send(r#"{"question":"how is my CPU?"}"#)
         .unwrap();
     assert_eq!(res.status(), 404, "no chat on the remote listener");
+    let res = agent()
+        .post(&format!("http://{}/mcp", host.remote))
+        .header("authorization", &auth)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .unwrap();
+    assert_eq!(res.status(), 404, "no MCP on the remote listener");
 
     // A web page's request is refused even with the token.
     for header in [

@@ -183,6 +183,17 @@ impl AlertHub {
         hub
     }
 
+    /// The rules in force (the `[alerts]` configuration, resolved), for readers such as MCP's
+    /// thresholds resource.
+    pub fn config(&self) -> AlertConfig {
+        self.inner
+            .tracker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .config()
+            .clone()
+    }
+
     /// Open alerts, then ended ones, newest first.
     pub fn list(&self) -> Vec<Alert> {
         self.inner

@@ -84,6 +84,11 @@ impl Tracker {
         }
     }
 
+    /// The rules it applies (the `[alerts]` configuration, resolved).
+    pub fn config(&self) -> &AlertConfig {
+        &self.cfg
+    }
+
     /// Open alerts, then ended ones, newest first.
     pub fn list(&self) -> Vec<Alert> {
         let mut open: Vec<Alert> = self

@@ -57,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sw.js", get(pwa::service_worker))
         .route("/icons/{name}", get(pwa::icon))
         .nest("/api/v1", api)
+        // MCP for agents: inside every layer below (guard, body limit), like the API.
+        .merge(crate::mcp::router(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
