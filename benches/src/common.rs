@@ -324,25 +324,6 @@ pub fn file_mb(path: &Path) -> Option<f64> {
     Some(std::fs::metadata(path).ok()?.len() as f64 / 1e6)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vmrss_is_read_in_kib() {
-        let status = "Name:\tmac-status\nVmPeak:\t  900 kB\nVmRSS:\t   51234 kB\nThreads: 9\n";
-        assert_eq!(parse_vmrss(status), Some(51234));
-        assert_eq!(parse_vmrss("Name: x\n"), None);
-    }
-
-    #[test]
-    fn free_ports_are_bindable() {
-        let p = free_port().unwrap();
-        assert!(p > 0);
-        TcpListener::bind(("127.0.0.1", p)).unwrap();
-    }
-}
-
 /// CPU seconds (user + system) a process has used.
 #[cfg(target_os = "linux")]
 pub fn cpu_seconds(pid: u32) -> Result<f64> {
@@ -387,4 +368,23 @@ pub fn parse_stat_cpu(stat: &str, ticks_per_s: f64) -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / ticks_per_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmrss_is_read_in_kib() {
+        let status = "Name:\tmac-status\nVmPeak:\t  900 kB\nVmRSS:\t   51234 kB\nThreads: 9\n";
+        assert_eq!(parse_vmrss(status), Some(51234));
+        assert_eq!(parse_vmrss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn free_ports_are_bindable() {
+        let p = free_port().unwrap();
+        assert!(p > 0);
+        TcpListener::bind(("127.0.0.1", p)).unwrap();
+    }
 }
