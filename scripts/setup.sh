@@ -85,7 +85,9 @@ if ((WITH_DEV)) && [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS
 fi
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != *"$WASM_BINDGEN_VERSION"* ]]; then
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # No default features: its TLS stack (rustls, ring) is only for the test runner's downloads,
+  # which we never use; leaving it out saves minutes of compiling on a fresh machine.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features
 fi
 if [[ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]] ||
   [[ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null)" != *"${BINARYEN_VERSION%%.*}"* ]]; then
