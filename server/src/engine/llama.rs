@@ -37,14 +37,68 @@ static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 /// The process-wide llama.cpp backend. llama.cpp may be initialised only once per process, so
 /// everything that needs a backend (the engine, the benchmark's bare loop) shares this one. Its
 /// logs go to `tracing` (target `llama-cpp-2`) instead of stderr.
+///
+/// A `gpu` build first loads llama.cpp's backends (CPU variants, CUDA …) from
+/// [`backends_dir`]: they are shared libraries there, found at start-up, not linked in.
 pub fn backend() -> Result<&'static LlamaBackend, EngineError> {
     BACKEND
         .get_or_init(|| {
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            #[cfg(feature = "gpu")]
+            load_backends()?;
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| EngineError::Internal(format!("llama.cpp backend: {e}")))
+}
+
+/// The variable that names the folder a `gpu` build loads its backends from.
+#[cfg(feature = "gpu")]
+pub const BACKENDS_DIR_VAR: &str = "MAC_STATUS_BACKENDS_DIR";
+
+/// Where a `gpu` build loads llama.cpp's backends from: `$MAC_STATUS_BACKENDS_DIR`, else the
+/// executable's folder (where `benches/gpu/bundle.sh` puts them beside the binary). Never the
+/// build's own folder of all 14 CPU variants: ggml scores them by CPUID and picked one this
+/// build machine cannot run (`sapphirerapids`: an illegal instruction), so only the variants
+/// shipped beside the binary are offered.
+#[cfg(feature = "gpu")]
+pub fn backends_dir() -> Result<std::path::PathBuf, String> {
+    if let Some(dir) = std::env::var_os(BACKENDS_DIR_VAR).filter(|d| !d.is_empty()) {
+        return Ok(dir.into());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("the executable's path: {e}"))?;
+    exe.parent()
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| format!("{} has no folder", exe.display()))
+}
+
+/// Loads the backends of [`backends_dir`]; an error unless a CPU backend came with them
+/// (llama.cpp cannot run without one).
+#[cfg(feature = "gpu")]
+fn load_backends() -> Result<(), String> {
+    let dir = backends_dir()?;
+    if dir.to_str().is_none() {
+        return Err(format!("backends folder {} is not UTF-8", dir.display()));
+    }
+    llama_cpp_2::llama_backend::load_backends_from_path(&dir);
+    let devices = llama_cpp_2::list_llama_ggml_backend_devices();
+    tracing::info!(
+        dir = %dir.display(),
+        devices = ?devices.iter().map(|d| &d.name).collect::<Vec<_>>(),
+        "llama.cpp backends loaded"
+    );
+    if devices
+        .iter()
+        .any(|d| d.device_type == llama_cpp_2::LlamaBackendDeviceType::Cpu)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "no CPU backend in {}: a gpu build loads libggml-cpu-*.so (and libggml-cuda.so) \
+             from beside its executable or from ${BACKENDS_DIR_VAR}",
+            dir.display()
+        ))
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> EngineError {
