@@ -46,14 +46,18 @@ done
 strip --strip-unneeded "$OUT"/b/bin/*.so*
 
 echo "==> the CPU variant ggml picks here, from the shipped ones only"
+# (The host logs to standard output, so the log and the JSON come from two runs.)
 log=$(mktemp)
 RUST_LOG=info LD_LIBRARY_PATH="$OUT/b/bin" "$OUT/b/bin/mac-status" profile --model "$MODEL" \
-    >"$OUT/profile-here.json" 2>"$log" || { cat "$log"; exit 1; }
+    >"$log" 2>&1 || { cat "$log"; exit 1; }
+LD_LIBRARY_PATH="$OUT/b/bin" "$OUT/b/bin/mac-status" profile --model "$MODEL" >"$OUT/profile-here.json"
 picked=$(grep -o 'libggml-cpu-[a-z0-9_]*\.so' "$log" | sort -u | tr '\n' ' ')
+[ -n "$picked" ] || { echo "no CPU variant was loaded" >&2; cat "$log"; exit 1; }
 echo "   loaded: $picked"
 for v in $picked; do
+    name=${v#libggml-cpu-}
     case " $CPU_VARIANTS " in
-    *" ${v#libggml-cpu-}"*) ;;
+    *" ${name%.so} "*) ;;
     *) echo "unexpected CPU variant $v" >&2; exit 1 ;;
     esac
 done

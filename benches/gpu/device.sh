@@ -59,8 +59,9 @@ run)
     export LD_LIBRARY_PATH="$W/bin:/usr/local/cuda/lib64"
     cd "$W"
     echo "==> profile (devices llama.cpp lists, the layers it chose)"
-    RUST_LOG=info bin/mac-status profile --model model.gguf >"$OUT/gpu-profile.json" 2>profile.log
-    grep -E 'loaded|backend' profile.log | sed 's/^.*INFO //' | head -8
+    RUST_LOG=info bin/mac-status profile --model model.gguf >profile.log 2>&1 || cat profile.log
+    grep -E 'loaded|backend|CUDA' profile.log | head -12
+    bin/mac-status profile --model model.gguf >"$OUT/gpu-profile.json"
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["offload"]["reason"]); print([d["name"]+": "+d["description"] for d in r["offload"]["devices"]])' "$OUT/gpu-profile.json"
     common=(--quick --lang en --binary bin/mac-status --site-root "$W/site" --model model.gguf
         --scenarios scenarios.tsv --no-monitor)

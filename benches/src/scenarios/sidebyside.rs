@@ -506,7 +506,7 @@ fn one(
     match ask_host(ours.port, &follow, &history, s.strategy) {
         Ok(a) => {
             let threads = a.sample.threads.max(1);
-            if let Some(py) = py.as_deref_mut() {
+            if let Some(py) = py {
                 let r = renderer
                     .prompt(&follow, &history, &a.findings, s.strategy)
                     .and_then(|(prompt, plan)| {
