@@ -63,12 +63,12 @@ for v in $picked; do
 done
 rm -f "$log"
 
-echo "==> ggml's source for the CUDA backend (the other backends' folders left out)"
+echo "==> ggml's source for the CUDA backend (the other backends' folders left out; ggml-base includes ggml-cpu headers)"
 src=$(find "$HOME/.cargo/registry/src" -maxdepth 1 -mindepth 1 -type d | head -1)
 sys_src=$(ls -d "$src"/llama-cpp-sys-2-"$(cargo metadata --format-version 1 --locked 2>/dev/null |
     python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="llama-cpp-sys-2"))')")
 tar -C "$sys_src/llama.cpp" -cJf "$OUT/a/ggml-src.tar.xz" \
-    --exclude='ggml/src/ggml-'{blas,cann,cpu,et,hexagon,hip,kompute,metal,musa,opencl,openvino,rpc,sycl,virtgpu,vulkan,webgpu,zdnn,zendnn} \
+    --exclude='ggml/src/ggml-'{blas,cann,et,hexagon,hip,kompute,metal,musa,opencl,openvino,rpc,sycl,virtgpu,vulkan,webgpu,zdnn,zendnn} \
     ggml
 
 echo "==> the model in parts"
@@ -78,5 +78,6 @@ mv "$OUT"/model.part-* "$OUT/b/"
 sha256sum "$(readlink -f "$MODEL")" | awk '{print $1}' >"$OUT/a/model.sha256"
 
 cp benches/gpu/device.sh benches/scenarios.tsv "$OUT/a/"
-xz -T2 -6 "$OUT/b/bin/mac-status" "$OUT/a/scenarios"
+# Compressed: part b must stay under 64 MiB with the model part and the tree.
+xz -T2 -6 "$OUT"/b/bin/* "$OUT/a/scenarios"
 du -sh "$OUT/a" "$OUT/b"

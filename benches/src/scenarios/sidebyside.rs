@@ -370,7 +370,16 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
                 round * english.len() + i + 1,
                 row.scenario.label()
             );
-            one(s, row, round, &ours, &off, &renderer, &mut bare, py.as_mut());
+            one(
+                s,
+                row,
+                round,
+                &ours,
+                &off,
+                &renderer,
+                &mut bare,
+                py.as_mut(),
+            );
             let last = |c: &Contender| c.samples.last().map(|x| x.ttft_ms);
             eprintln!(
                 "    first token: ours {}, reuse off {}, bare {}, python {}; follow-up ours {}, reuse off {}",

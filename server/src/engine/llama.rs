@@ -204,6 +204,25 @@ pub(super) struct Inner {
     shared: Arc<Shared>,
     /// The model file as mapped (`use_mmap`): checked before each answer (see `stamp`).
     mapped: Option<FileStamp>,
+    /// Declared after `jobs` and `model`, so it drops last: see [`JoinOnDrop`].
+    _worker: JoinOnDrop,
+}
+
+/// Waits for the inference thread when the engine is dropped, after the job channel has closed
+/// (which ends the thread's loop). Without the wait the thread freed the model while the
+/// process exited: on CUDA, ggml's buffer free then met a runtime already torn down and the
+/// host aborted on every SIGTERM ("ggml-cuda.cu: CUDA error" in `llama_model`'s destructor,
+/// seen on the H100).
+struct JoinOnDrop(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl Inner {
@@ -226,10 +245,11 @@ impl Inner {
         let shared = Arc::new(Shared::default());
         let thread_cfg = cfg.clone();
         let thread_shared = Arc::clone(&shared);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("llm-engine".into())
             .spawn(move || worker_main(thread_cfg, backend, jobs_rx, thread_shared, ready_tx))
             .map_err(|e| internal(format!("cannot start the engine thread: {e}")))?;
+        let worker = JoinOnDrop(Some(handle));
         let ready = ready_rx
             .recv()
             .map_err(|_| internal("the engine thread died while loading the model"))??;
@@ -259,6 +279,7 @@ impl Inner {
             jobs: jobs_tx,
             shared,
             mapped,
+            _worker: worker,
         })
     }
 

@@ -6,8 +6,8 @@
 //! recorded lists (`tests/fixtures/devices`) without the hardware.
 
 use super::{
-    Accelerator, ComputeDevice, DeviceKind, InferenceProfile, Offload, ProfileField,
-    ProfileReport, GIB,
+    Accelerator, ComputeDevice, DeviceKind, InferenceProfile, Offload, ProfileField, ProfileReport,
+    GIB,
 };
 use crate::engine::ModelShape;
 
@@ -258,16 +258,17 @@ pub fn fit_offload(
             n.to_string()
         }
     };
+    let user_reason = format!(
+        "GPU layers: {} (set by you; the rule gave {})",
+        label(user_layers),
+        label(c.gpu_layers)
+    );
     for r in &mut report.reasons {
         if r.starts_with("accelerator:") {
             *r = accel_reason.clone();
         } else if r.starts_with("GPU layers:") {
             *r = if r.contains("(set by you") {
-                format!(
-                    "GPU layers: {} (set by you; the rule gave {})",
-                    label(user_layers),
-                    label(c.gpu_layers)
-                )
+                user_reason.clone()
             } else {
                 c.reason.clone()
             };
@@ -277,7 +278,8 @@ pub fn fit_offload(
         devices,
         device: c.device,
         needed_bytes: c.needed_bytes,
-        reason: c.reason,
+        // The layers that will run where they run: the user's, when set.
+        reason: if set_by_user { user_reason } else { c.reason },
     });
 }
 
@@ -370,7 +372,8 @@ mod tests {
         assert_eq!(dev.name, "CUDA0");
         assert!(dev.description.contains("H100"), "{dev:?}");
         assert!(
-            c.reason.starts_with("GPU layers: all 30 (the 98 MB model needs "),
+            c.reason
+                .starts_with("GPU layers: all 30 (the 98 MB model needs "),
             "{}",
             c.reason
         );
@@ -406,7 +409,8 @@ mod tests {
             (Accelerator::Cpu, 0, true)
         );
         assert!(
-            c.reason.starts_with("GPU layers: 0 (llama.cpp lists no GPU, only CPU"),
+            c.reason
+                .starts_with("GPU layers: 0 (llama.cpp lists no GPU, only CPU"),
             "{}",
             c.reason
         );
@@ -512,7 +516,14 @@ mod tests {
         assert!(r
             .reasons
             .contains(&"GPU layers: 0 (set by you; the rule gave all)".to_owned()));
-        assert!(r.reasons.iter().any(|x| x.starts_with("GPU layers: all 30")));
+        assert_eq!(
+            r.offload.as_ref().map(|o| o.reason.as_str()),
+            Some("GPU layers: 0 (set by you; the rule gave all)")
+        );
+        assert!(r
+            .reasons
+            .iter()
+            .any(|x| x.starts_with("GPU layers: all 30")));
 
         // An Apple Silicon profile keeps Metal and its tiers' context; the device decides
         // the layers (all of the default model on the 8 GiB M1, where the tier gave 20).
