@@ -13,10 +13,11 @@ use crate::engine::ModelShape;
 
 const MIB: u64 = 1 << 20;
 
-/// Device memory kept free beyond the model, its KV cache and compute buffers: CUDA's cuBLAS
-/// workspace and memory-pool slack, and room for what the desktop or another program allocates
-/// meanwhile. (On the H100 the host's process took 0.5 GiB more than llama.cpp's own buffers;
-/// see README, *GPU*.)
+/// Device memory kept free beyond the model, its KV cache and compute buffers: what those
+/// estimates leave out (cuBLAS's workspace, the CUDA memory pool's slack, CUDA graphs, Metal's
+/// command buffers) and room for what the desktop or another program allocates meanwhile. A
+/// margin, not a measurement: too much costs a few layers on a card that is nearly full, too
+/// little an allocation failure at load.
 pub const HEADROOM_BYTES: u64 = 512 * MIB;
 
 /// llama.cpp's physical batch (`n_ubatch`) default: the compute buffer is sized for this many

@@ -1,7 +1,7 @@
 //! The devices of the llama.cpp in this process, read from ggml's backend registry: what a
 //! running llama.cpp can actually use (a `gpu` build learns its backends only at start-up).
 
-use super::{ComputeDevice, DeviceKind};
+use super::ComputeDevice;
 
 /// Why the registry could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +16,7 @@ pub enum RegistryError {
 /// backends beside the executable first).
 #[cfg(feature = "llm")]
 pub fn llama_devices() -> Result<Vec<ComputeDevice>, RegistryError> {
+    use super::DeviceKind;
     use llama_cpp_2::LlamaBackendDeviceType as T;
     crate::engine::backend().map_err(|e| RegistryError::Backend(e.to_string()))?;
     Ok(llama_cpp_2::list_llama_ggml_backend_devices()
