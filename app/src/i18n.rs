@@ -156,6 +156,8 @@ pub enum Key {
     Chip,
     CoresPE,
     Accelerator,
+    /// The device the layers run on, and its free / total memory.
+    Device,
     GpuLayers,
     Threads,
     Context,
@@ -364,6 +366,8 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, CoresPE) => "コア (高性能/高効率)",
         (Lang::En, Accelerator) => "Accelerator",
         (Lang::Ja, Accelerator) => "アクセラレータ",
+        (Lang::En, Device) => "Device",
+        (Lang::Ja, Device) => "デバイス",
         (Lang::En, GpuLayers) => "GPU layers",
         (Lang::Ja, GpuLayers) => "GPU レイヤー",
         (Lang::En, Threads) => "Threads",

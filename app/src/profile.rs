@@ -37,16 +37,19 @@ pub struct HardwareInfo {
 pub enum Accelerator {
     Metal,
     Cuda,
+    /// Another GPU backend of llama.cpp (Vulkan, ROCm, SYCL …), named in [`Offload::device`].
+    Gpu,
     #[default]
     Cpu,
 }
 
 impl Accelerator {
-    /// Name for display: `"Metal"`, `"CUDA"`, `"CPU"`.
+    /// Name for display: `"Metal"`, `"CUDA"`, `"GPU"`, `"CPU"`.
     pub fn label(self) -> &'static str {
         match self {
             Accelerator::Metal => "Metal",
             Accelerator::Cuda => "CUDA",
+            Accelerator::Gpu => "GPU",
             Accelerator::Cpu => "CPU",
         }
     }
@@ -55,6 +58,60 @@ impl Accelerator {
     pub fn is_gpu(self) -> bool {
         self != Accelerator::Cpu
     }
+}
+
+/// What kind of device ggml's registry says a device is (`ggml_backend_dev_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    Cpu,
+    /// A discrete GPU with its own memory (CUDA) — or Apple's GPU, which ggml also lists so.
+    Gpu,
+    /// A GPU sharing system memory (ggml's `IGPU`).
+    Igpu,
+    /// An accelerator that takes no layers (BLAS, AMX): ggml uses it beside the CPU.
+    Accel,
+    Unknown,
+}
+
+/// One device of the llama.cpp that runs here, as its backend registry lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputeDevice {
+    /// ggml's device name: `"CUDA0"`, `"MTL0"`, `"CPU"`.
+    pub name: String,
+    /// What the driver calls it: `"NVIDIA H100 80GB HBM3"`, `"Apple M1"`, the CPU's brand.
+    pub description: String,
+    /// The backend that owns it: `"CUDA"`, `"MTL"` (Metal), `"CPU"`.
+    pub backend: String,
+    pub kind: DeviceKind,
+    /// Memory the device has, in bytes (Metal: the recommended working set, not the RAM).
+    pub memory_total_bytes: u64,
+    /// Memory free on it when the host started, in bytes.
+    pub memory_free_bytes: u64,
+}
+
+impl ComputeDevice {
+    /// Whether llama.cpp can put layers on it (a GPU, integrated or not).
+    pub fn takes_layers(&self) -> bool {
+        matches!(self.kind, DeviceKind::Gpu | DeviceKind::Igpu)
+    }
+}
+
+/// Where the layers went and why, decided from the devices a running llama.cpp lists (not
+/// from how the binary was built): a build can hold a backend whose device is absent, and a
+/// `gpu` build finds its backends only at start-up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offload {
+    /// Every device the registry listed, CPU included.
+    pub devices: Vec<ComputeDevice>,
+    /// The device that takes the layers (the first of several GPUs, which llama.cpp splits
+    /// across); `None`: CPU only.
+    pub device: Option<ComputeDevice>,
+    /// Bytes the model needs on the device with every layer there: the file, its KV cache and
+    /// the compute margin; 0 when no model file was sized.
+    pub needed_bytes: u64,
+    /// Why this many layers, e.g. "all 30 layers: the model needs 0.5 GiB … 79.1 GiB free".
+    pub reason: String,
 }
 
 /// llama.cpp settings for this machine.
@@ -139,6 +196,10 @@ pub struct ProfileReport {
     /// Fields set by the user (config/env/CLI), so the UI can mark them; in the JSON, named as the
     /// [`InferenceProfile`] fields (see [`ProfileField`]).
     pub overridden: Vec<ProfileField>,
+    /// The devices llama.cpp found and where the layers went; `None` when no llama.cpp ran
+    /// (dashboard only, or a build without the engine). Absent in older hosts' JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offload: Option<Offload>,
 }
 
 impl ProfileReport {
@@ -177,6 +238,18 @@ mod tests {
             },
             reasons: vec!["threads: 3 (set by you)".into()],
             overridden: vec![ProfileField::Threads],
+            offload: None,
+        }
+    }
+
+    fn h100() -> ComputeDevice {
+        ComputeDevice {
+            name: "CUDA0".into(),
+            description: "NVIDIA H100 80GB HBM3".into(),
+            backend: "CUDA".into(),
+            kind: DeviceKind::Gpu,
+            memory_total_bytes: 85_029_158_912,
+            memory_free_bytes: 84_500_000_000,
         }
     }
 
@@ -192,6 +265,7 @@ mod tests {
         for (acc, text) in [
             (Accelerator::Metal, "\"metal\""),
             (Accelerator::Cuda, "\"cuda\""),
+            (Accelerator::Gpu, "\"gpu\""),
             (Accelerator::Cpu, "\"cpu\""),
         ] {
             assert_eq!(serde_json::to_string(&acc).expect("serialises"), text);
@@ -239,6 +313,49 @@ mod tests {
             ])
         );
         assert!(serde_json::from_str::<ProfileField>("\"nCtx\"").is_err());
+    }
+
+    #[test]
+    fn offload_json_shape_and_old_hosts() {
+        // A host from before the device registry sends no `offload`: still parses.
+        let mut old = serde_json::to_value(sample()).expect("serialises");
+        assert!(old.get("offload").is_none());
+        old.as_object_mut().expect("object").remove("offload");
+        let parsed: ProfileReport = serde_json::from_value(old).expect("parses");
+        assert_eq!(parsed.offload, None);
+
+        let report = ProfileReport {
+            offload: Some(Offload {
+                devices: vec![h100()],
+                device: Some(h100()),
+                needed_bytes: 500 << 20,
+                reason: "all layers".into(),
+            }),
+            ..sample()
+        };
+        let json = serde_json::to_value(&report).expect("serialises");
+        let dev = &json["offload"]["device"];
+        assert_eq!(dev["kind"], "gpu");
+        assert_eq!(dev["backend"], "CUDA");
+        assert_eq!(dev["memory_free_bytes"], 84_500_000_000_u64);
+        assert_eq!(json["offload"]["needed_bytes"], 524_288_000_u64);
+        for (k, text) in [
+            (DeviceKind::Cpu, "\"cpu\""),
+            (DeviceKind::Gpu, "\"gpu\""),
+            (DeviceKind::Igpu, "\"igpu\""),
+            (DeviceKind::Accel, "\"accel\""),
+            (DeviceKind::Unknown, "\"unknown\""),
+        ] {
+            assert_eq!(serde_json::to_string(&k).expect("serialises"), text);
+        }
+        let back: ProfileReport = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, report);
+        assert!(h100().takes_layers());
+        let accel = ComputeDevice {
+            kind: DeviceKind::Accel,
+            ..h100()
+        };
+        assert!(!accel.takes_layers());
     }
 
     #[test]

@@ -63,9 +63,16 @@ fn context(
 }
 
 impl Bare {
-    /// Loads the model (CPU only) and one context of `n_ctx` tokens.
-    pub fn new(path: &Path, n_ctx: u32, n_batch: u32, threads: u32) -> Result<Self> {
-        let params = LlamaModelParams::default().with_n_gpu_layers(0);
+    /// Loads the model with `gpu_layers` offloaded (0: CPU only; a GPU only where the build's
+    /// llama.cpp has one) and one context of `n_ctx` tokens.
+    pub fn new(
+        path: &Path,
+        n_ctx: u32,
+        n_batch: u32,
+        threads: u32,
+        gpu_layers: u32,
+    ) -> Result<Self> {
+        let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
         // Leaked: lives for the whole benchmark and lets the context borrow it simply.
         let model: &'static LlamaModel = Box::leak(Box::new(
             LlamaModel::load_from_file(backend()?, path, &params)

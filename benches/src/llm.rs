@@ -94,7 +94,7 @@ fn main() -> Result<()> {
     let mut bare = if args.engine_only {
         None
     } else {
-        Some(Bare::new(&args.model, N_CTX, N_BATCH, threads)?)
+        Some(Bare::new(&args.model, N_CTX, N_BATCH, threads, 0)?)
     };
 
     // Untimed warm-up of both paths (page cache, compute buffers, CPU clocks).

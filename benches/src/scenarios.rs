@@ -82,6 +82,10 @@ struct Args {
     /// Japanese scenarios once, the host's default strategy, no busy run, mix or memory run.
     #[arg(long)]
     quick: bool,
+    /// Only the scenarios in this language (`ja`, `en`) [default: all; `ja` with --quick]. The
+    /// English ones are the ones the model answers (SmolLM2 writes no Japanese).
+    #[arg(long)]
+    lang: Option<String>,
     /// Runs per scenario and strategy (cache bypassed).
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -204,8 +208,10 @@ fn main() -> Result<()> {
         .with_context(|| format!("reading {}", args.scenarios.display()))?;
     let all_scenarios = report::parse_scenarios(&tsv)?;
     let mut scenarios = all_scenarios.clone();
-    if args.quick {
-        scenarios.retain(|s| s.lang == "ja");
+    match (args.lang.as_deref(), args.quick) {
+        (Some(lang), _) => scenarios.retain(|s| s.lang == lang),
+        (None, true) => scenarios.retain(|s| s.lang == "ja"),
+        (None, false) => {}
     }
     if scenarios.is_empty() {
         bail!("no scenarios in {}", args.scenarios.display());
@@ -316,7 +322,7 @@ fn main() -> Result<()> {
         let info = python::venv_info(&venv);
         if info.is_none() {
             eprintln!(
-                "skipping the side-by-side and the monitor comparison: no bench venv at {}; set it up with\n\n    {}\n",
+                "no bench venv at {}: skipping llama-cpp-python (the side-by-side runs without it only with --side-by-side) and the monitor comparison; set it up with\n\n    {}\n",
                 venv.display(),
                 python::SETUP_COMMAND
             );
@@ -325,12 +331,18 @@ fn main() -> Result<()> {
     } else {
         None
     };
-    let side_by_side = match &venv_info {
-        Some(info) if wants_sbs => Some(sidebyside::run(&sidebyside::Setup {
+    // Asked for explicitly, it runs without the venv too (the bare loop and both hosts).
+    let sbs_venv = match &venv_info {
+        Some(info) if wants_sbs => Some(Some(info.clone())),
+        None if args.side_by_side => Some(None),
+        _ => None,
+    };
+    let side_by_side = match sbs_venv {
+        Some(venv_info) => Some(sidebyside::run(&sidebyside::Setup {
             spec: &spec,
             model: &args.model,
             venv: &venv,
-            venv_info: info.clone(),
+            venv_info,
             // The English ones, also with `--quick` (which keeps the Japanese for the rest).
             scenarios: &all_scenarios,
             strategy: args.side_by_side_strategy,

@@ -185,15 +185,30 @@ fn token_cmd(action: TokenAction, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The hardware profile, fitted to the model file's size when there is one (whether to map it).
+/// The hardware profile, fitted to the model file's size when there is one (whether to map it)
+/// and, when a model will be loaded, to the devices llama.cpp lists (how many layers go to a
+/// GPU). A dashboard-only host starts no llama.cpp, so it reads no devices.
 fn profile_for(settings: &Settings) -> anyhow::Result<app::profile::ProfileReport> {
     let mut report = hardware::report(hardware::detect(), &settings.overrides)?;
-    if let Some(meta) = settings
-        .model
-        .as_ref()
-        .and_then(|m| std::fs::metadata(m).ok())
-    {
+    let Some(model) = settings.model.as_ref() else {
+        return Ok(report);
+    };
+    if let Ok(meta) = std::fs::metadata(model) {
         hardware::fit_to_model(&mut report, meta.len());
+    }
+    match hardware::llama_devices() {
+        Ok(devices) => {
+            // A missing or broken file is reported by the engine; here it only goes unsized.
+            let size = mac_status::engine::validate_gguf(model)
+                .ok()
+                .map(|s| hardware::ModelSize {
+                    file_bytes: s.file_size,
+                    shape: s.shape,
+                });
+            hardware::fit_offload(&mut report, devices, size.as_ref());
+        }
+        Err(hardware::RegistryError::NotBuilt) => {}
+        Err(e) => tracing::warn!("llama.cpp's devices unknown, the memory tiers decide: {e}"),
     }
     Ok(report)
 }

@@ -40,6 +40,7 @@ pub fn ProfileCard() -> impl IntoView {
         ),
         (Key::Memory, format::bytes(hw.memory_bytes)),
         (Key::Accelerator, p.accelerator.label().to_string()),
+        (Key::Device, device_row(&report)),
         (
             Key::GpuLayers,
             format!("{}{}", p.gpu_layers_label(), mark(ProfileField::GpuLayers)),
@@ -83,6 +84,24 @@ pub fn ProfileCard() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// "NVIDIA H100 80GB HBM3 (CUDA0), 79.1 GiB free of 79.6 GiB"; "CPU" when llama.cpp listed no
+/// GPU; "—" when no llama.cpp ran (dashboard only).
+fn device_row(report: &ProfileReport) -> String {
+    match &report.offload {
+        None => "—".into(),
+        Some(o) => match &o.device {
+            None => "CPU".into(),
+            Some(d) => format!(
+                "{} ({}), {} free of {}",
+                d.description,
+                d.name,
+                format::bytes(d.memory_free_bytes),
+                format::bytes(d.memory_total_bytes)
+            ),
+        },
+    }
 }
 
 fn on_off(b: bool) -> &'static str {

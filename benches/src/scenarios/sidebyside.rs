@@ -297,7 +297,9 @@ pub struct Setup<'a> {
     pub spec: &'a HostSpec,
     pub model: &'a Path,
     pub venv: &'a Path,
-    pub venv_info: VenvInfo,
+    /// `None`: no bench venv (e.g. the GPU machine): llama-cpp-python is left out, the bare
+    /// loop and both hosts still run.
+    pub venv_info: Option<VenvInfo>,
     pub scenarios: &'a [Scenario],
     pub strategy: Strategy,
     pub rounds: usize,
@@ -319,7 +321,9 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
     let p = &profile.profile;
     let (threads, n_ctx, n_batch) = (p.threads.max(1), p.n_ctx, p.n_batch);
     eprintln!(
-        "[side by side] {threads} threads, n_ctx {n_ctx}, n_batch {n_batch}; loading the bare loop and llama-cpp-python"
+        "[side by side] {threads} threads, n_ctx {n_ctx}, n_batch {n_batch}, {} GPU layers; loading the bare loop{}",
+        p.gpu_layers_label(),
+        if s.venv_info.is_some() { " and llama-cpp-python" } else { " (no bench venv: no llama-cpp-python)" }
     );
     let renderer = Renderer {
         engine: Engine::load(EngineConfig {
@@ -331,8 +335,12 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
         })
         .map_err(|e| anyhow!("the in-process prompt renderer: {e}"))?,
     };
-    let mut bare = Bare::new(s.model, n_ctx, n_batch, threads)?;
-    let mut py = Prototype::start(s.venv, s.model, n_ctx, n_batch, threads)?;
+    // The same layers on the same device as the host's profile chose.
+    let mut bare = Bare::new(s.model, n_ctx, n_batch, threads, p.gpu_layers)?;
+    let mut py = match &s.venv_info {
+        Some(_) => Some(Prototype::start(s.venv, s.model, n_ctx, n_batch, threads)?),
+        None => None,
+    };
 
     let mut rows: Vec<Row> = english
         .iter()
@@ -349,7 +357,9 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
         ask_host(off.port, &english[0].question, &[], s.strategy)?;
         let (prompt, plan) = renderer.prompt(&english[0].question, &[], &w.findings, s.strategy)?;
         bare.run(&prompt, plan.max_tokens, plan.temperature, 0)?;
-        py.ask(&prompt, plan.max_tokens, plan.temperature, threads)?;
+        if let Some(py) = py.as_mut() {
+            py.ask(&prompt, plan.max_tokens, plan.temperature, threads)?;
+        }
     }
 
     let total = s.rounds * rows.len();
@@ -360,7 +370,16 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
                 round * english.len() + i + 1,
                 row.scenario.label()
             );
-            one(s, row, round, &ours, &off, &renderer, &mut bare, &mut py);
+            one(
+                s,
+                row,
+                round,
+                &ours,
+                &off,
+                &renderer,
+                &mut bare,
+                py.as_mut(),
+            );
             let last = |c: &Contender| c.samples.last().map(|x| x.ttft_ms);
             eprintln!(
                 "    first token: ours {}, reuse off {}, bare {}, python {}; follow-up ours {}, reuse off {}",
@@ -396,9 +415,17 @@ pub fn run(s: &Setup) -> Result<SideBySide> {
         threads,
         n_ctx,
         n_batch,
-        venv: s.venv_info.clone(),
-        python_system_info: py.system_info.clone(),
-        python_load_ms: py.load_ms,
+        venv: s.venv_info.clone().unwrap_or_else(|| VenvInfo {
+            python: "—".into(),
+            llama_cpp_python: "— (not run: no bench venv)".into(),
+            glances: "—".into(),
+            cmake_args: "—".into(),
+            packages: Vec::new(),
+        }),
+        python_system_info: py
+            .as_ref()
+            .map_or_else(|| "—".into(), |p| p.system_info.clone()),
+        python_load_ms: py.as_ref().map_or(0.0, |p| p.load_ms),
         llama_cpp_2: "0.1.160",
         rows,
         goals,
@@ -417,7 +444,7 @@ fn one(
     off: &Host,
     renderer: &Renderer,
     bare: &mut Bare,
-    py: &mut Prototype,
+    mut py: Option<&mut Prototype>,
 ) {
     let q = row.scenario.question.clone();
     let first = match ask_host(ours.port, &q, &[], s.strategy) {
@@ -451,13 +478,15 @@ fn one(
                 None
             }
             _ => {
-                let r = renderer
-                    .prompt(&q, &[], &first.findings, s.strategy)
-                    .and_then(|(prompt, plan)| {
-                        thread::sleep(SETTLE);
-                        py.ask(&prompt, plan.max_tokens, plan.temperature, threads)
-                    });
-                row.python.push(r);
+                if let Some(py) = py.as_deref_mut() {
+                    let r = renderer
+                        .prompt(&q, &[], &first.findings, s.strategy)
+                        .and_then(|(prompt, plan)| {
+                            thread::sleep(SETTLE);
+                            py.ask(&prompt, plan.max_tokens, plan.temperature, threads)
+                        });
+                    row.python.push(r);
+                }
                 None
             }
         }
@@ -486,14 +515,16 @@ fn one(
     match ask_host(ours.port, &follow, &history, s.strategy) {
         Ok(a) => {
             let threads = a.sample.threads.max(1);
-            let r = renderer
-                .prompt(&follow, &history, &a.findings, s.strategy)
-                .and_then(|(prompt, plan)| {
-                    thread::sleep(SETTLE);
-                    py.ask(&prompt, plan.max_tokens, plan.temperature, threads)
-                });
+            if let Some(py) = py {
+                let r = renderer
+                    .prompt(&follow, &history, &a.findings, s.strategy)
+                    .and_then(|(prompt, plan)| {
+                        thread::sleep(SETTLE);
+                        py.ask(&prompt, plan.max_tokens, plan.temperature, threads)
+                    });
+                row.follow_python.push(r);
+            }
             row.follow_ours.push(Ok(a.sample));
-            row.follow_python.push(r);
         }
         Err(e) => row.follow_ours.push(Err(e)),
     }

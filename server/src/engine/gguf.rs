@@ -22,9 +22,47 @@ pub struct GgufSummary {
     /// `general.name`.
     pub name: Option<String>,
     pub has_chat_template: bool,
+    /// The hyper-parameters that size the model on a device (layers, KV heads, vocabulary).
+    pub shape: ModelShape,
     pub file_size: u64,
     /// End of the last tensor's data; equal to `file_size` for a complete file (padding aside).
     pub data_end: u64,
+}
+
+/// The numbers of `<arch>.*` metadata that tell how much device memory a model needs beyond
+/// its weights; each `None` when the file does not say (or says it per layer, as an array).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelShape {
+    /// `<arch>.block_count`: the layers `n_gpu_layers` counts.
+    pub n_layer: Option<u32>,
+    /// `<arch>.embedding_length`.
+    pub n_embd: Option<u32>,
+    /// `<arch>.attention.head_count`.
+    pub n_head: Option<u32>,
+    /// `<arch>.attention.head_count_kv` (grouped-query attention); `n_head` when absent.
+    pub n_head_kv: Option<u32>,
+    /// `<arch>.attention.key_length`; `n_embd / n_head` when absent.
+    pub key_length: Option<u32>,
+    /// `<arch>.attention.value_length`; `n_embd / n_head` when absent.
+    pub value_length: Option<u32>,
+    /// Entries of `tokenizer.ggml.tokens`.
+    pub n_vocab: Option<u32>,
+}
+
+impl ModelShape {
+    /// Records `key` (a scalar integer) when it is one of the numbers above for `arch`'s keys;
+    /// `arch` may be unknown yet (keys are matched by suffix and resolved at the end).
+    fn suffix_slot(&mut self, suffix: &str) -> Option<&mut Option<u32>> {
+        Some(match suffix {
+            "block_count" => &mut self.n_layer,
+            "embedding_length" => &mut self.n_embd,
+            "attention.head_count" => &mut self.n_head,
+            "attention.head_count_kv" => &mut self.n_head_kv,
+            "attention.key_length" => &mut self.key_length,
+            "attention.value_length" => &mut self.value_length,
+            _ => return None,
+        })
+    }
 }
 
 // Sanity limits: far above any real model, low enough that a corrupt count cannot make us
@@ -202,25 +240,52 @@ fn skip_value<R: Read>(
         T_ARRAY if depth < MAX_ARRAY_DEPTH => {
             let et = r.u32(key)?;
             let count = r.u64(key)?;
-            if let Some(n) = scalar_size(et) {
-                let total = count
-                    .checked_mul(n)
-                    .ok_or_else(|| r.corrupt(format!("array {key} is impossibly large")))?;
-                return r.skip(total, key);
-            }
-            if et != T_STRING && et != T_ARRAY {
-                return Err(r.corrupt(format!("array {key} has unknown element type {et}")));
-            }
-            // Every element takes at least 8 bytes, which bounds the loop by the file size.
-            r.need(count.saturating_mul(8), key)?;
-            for _ in 0..count {
-                skip_value(r, et, key, depth + 1)?;
-            }
-            Ok(())
+            skip_elements(r, et, count, key, depth)
         }
         T_ARRAY => Err(r.corrupt(format!("array {key} nests too deeply"))),
         _ => Err(r.corrupt(format!("metadata {key} has unknown type {t}"))),
     }
+}
+
+/// Whether `key` is `<arch>.<one of ModelShape's suffixes>` (architecture names have no dot).
+fn is_shape_key(key: &str) -> bool {
+    key.split_once('.')
+        .is_some_and(|(_, suffix)| ModelShape::default().suffix_slot(suffix).is_some())
+}
+
+/// Skips the `count` elements of type `et` of the array `key` (its header already read).
+fn skip_elements<R: Read>(
+    r: &mut Reader<R>,
+    et: u32,
+    count: u64,
+    key: &str,
+    depth: u32,
+) -> Result<(), EngineError> {
+    if let Some(n) = scalar_size(et) {
+        let total = count
+            .checked_mul(n)
+            .ok_or_else(|| r.corrupt(format!("array {key} is impossibly large")))?;
+        return r.skip(total, key);
+    }
+    if et != T_STRING && et != T_ARRAY {
+        return Err(r.corrupt(format!("array {key} has unknown element type {et}")));
+    }
+    // Every element takes at least 8 bytes, which bounds the loop by the file size.
+    r.need(count.saturating_mul(8), key)?;
+    for _ in 0..count {
+        skip_value(r, et, key, depth + 1)?;
+    }
+    Ok(())
+}
+
+/// A top-level array's elements (see [`skip_elements`]).
+fn skip_array_elements<R: Read>(
+    r: &mut Reader<R>,
+    et: u32,
+    count: u64,
+    key: &str,
+) -> Result<(), EngineError> {
+    skip_elements(r, et, count, key, 0)
 }
 
 /// (elements per block, bytes per block) of a ggml tensor type; `None` for types this check
@@ -289,6 +354,10 @@ fn parse<R: Read>(r: &mut Reader<R>) -> Result<GgufSummary, EngineError> {
     let mut architecture = None;
     let mut name = None;
     let mut has_chat_template = false;
+    let mut shape = ModelShape::default();
+    // `(key, value)` of scalar integers whose key may be an `<arch>.` hyper-parameter; matched
+    // once `general.architecture` is known (it usually comes first, but need not).
+    let mut numbers: Vec<(String, u32)> = Vec::new();
     for i in 0..metadata_count {
         let key = r
             .string_max("metadata key", MAX_KEY_LEN)
@@ -313,7 +382,33 @@ fn parse<R: Read>(r: &mut Reader<R>) -> Result<GgufSummary, EngineError> {
                 has_chat_template = true;
                 r.skip_string(&key)?;
             }
+            ("tokenizer.ggml.tokens", T_ARRAY) => {
+                let et = r.u32(&key)?;
+                let count = r.u64(&key)?;
+                shape.n_vocab = u32::try_from(count).ok();
+                // Back to the generic walk for the elements (it re-reads no header).
+                skip_array_elements(r, et, count, &key)?;
+            }
+            (k, T_U32 | T_I32) if is_shape_key(k) && numbers.len() < 64 => {
+                let v = r.u32(&key)?;
+                numbers.push((key.clone(), v));
+            }
+            (k, T_U64) if is_shape_key(k) && numbers.len() < 64 => {
+                let v = r.u64(&key)?;
+                numbers.push((key.clone(), u32::try_from(v).unwrap_or(u32::MAX)));
+            }
             _ => skip_value(r, t, &key, 0)?,
+        }
+    }
+    if let Some(arch) = &architecture {
+        for (key, v) in &numbers {
+            let slot = key
+                .strip_prefix(arch.as_str())
+                .and_then(|k| k.strip_prefix('.'))
+                .and_then(|suffix| shape.suffix_slot(suffix));
+            if let Some(slot) = slot {
+                *slot = Some(*v);
+            }
         }
     }
 
@@ -398,6 +493,7 @@ fn parse<R: Read>(r: &mut Reader<R>) -> Result<GgufSummary, EngineError> {
         architecture,
         name,
         has_chat_template,
+        shape,
         file_size: r.len,
         data_end,
     })
@@ -498,6 +594,75 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// The hyper-parameters that size the KV cache, read whatever the keys' order; a per-layer
+    /// array (as some models store head counts) is not taken for a number.
+    #[test]
+    fn model_shape_is_read_from_the_arch_keys() {
+        let mut v = Vec::new();
+        v.extend_from_slice(b"GGUF");
+        v.extend_from_slice(&3u32.to_le_bytes());
+        v.extend_from_slice(&1u64.to_le_bytes()); // tensors
+        v.extend_from_slice(&7u64.to_le_bytes()); // metadata
+        let key = |v: &mut Vec<u8>, k: &str, t: u32| {
+            v.extend_from_slice(&(k.len() as u64).to_le_bytes());
+            v.extend_from_slice(k.as_bytes());
+            v.extend_from_slice(&t.to_le_bytes());
+        };
+        // Before `general.architecture`, as a converter may write them.
+        key(&mut v, "llama.block_count", T_U32);
+        v.extend_from_slice(&30u32.to_le_bytes());
+        key(&mut v, "llama.attention.head_count_kv", T_U64);
+        v.extend_from_slice(&3u64.to_le_bytes());
+        key(&mut v, "general.architecture", T_STRING);
+        v.extend_from_slice(&5u64.to_le_bytes());
+        v.extend_from_slice(b"llama");
+        key(&mut v, "llama.embedding_length", T_U32);
+        v.extend_from_slice(&576u32.to_le_bytes());
+        // Per layer: an array, not a number.
+        key(&mut v, "llama.attention.head_count", T_ARRAY);
+        v.extend_from_slice(&T_U32.to_le_bytes());
+        v.extend_from_slice(&2u64.to_le_bytes());
+        v.extend_from_slice(&9u32.to_le_bytes());
+        v.extend_from_slice(&9u32.to_le_bytes());
+        // Another architecture's key is not this model's.
+        key(&mut v, "qwen2.block_count", T_U32);
+        v.extend_from_slice(&99u32.to_le_bytes());
+        key(&mut v, "tokenizer.ggml.tokens", T_ARRAY);
+        v.extend_from_slice(&T_STRING.to_le_bytes());
+        v.extend_from_slice(&3u64.to_le_bytes());
+        for s in ["<s>", "a", "日本"] {
+            v.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            v.extend_from_slice(s.as_bytes());
+        }
+        v.extend_from_slice(&1u64.to_le_bytes());
+        v.push(b'w');
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&16u64.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes()); // F32
+        v.extend_from_slice(&0u64.to_le_bytes());
+        while v.len() % 32 != 0 {
+            v.push(0);
+        }
+        v.extend(std::iter::repeat_n(0u8, 64));
+        let s = validate_gguf_bytes(&v).expect("valid");
+        assert_eq!(
+            s.shape,
+            ModelShape {
+                n_layer: Some(30),
+                n_embd: Some(576),
+                n_head: None,
+                n_head_kv: Some(3),
+                key_length: None,
+                value_length: None,
+                n_vocab: Some(3),
+            }
+        );
+        // The two-token vocabulary of the plain sample.
+        let plain = validate_gguf_bytes(&gguf_bytes(64, None)).expect("valid");
+        assert_eq!(plain.shape.n_vocab, Some(2));
+        assert_eq!(plain.shape.n_layer, None);
     }
 
     #[test]

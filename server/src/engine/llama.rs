@@ -37,14 +37,68 @@ static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 /// The process-wide llama.cpp backend. llama.cpp may be initialised only once per process, so
 /// everything that needs a backend (the engine, the benchmark's bare loop) shares this one. Its
 /// logs go to `tracing` (target `llama-cpp-2`) instead of stderr.
+///
+/// A `gpu` build first loads llama.cpp's backends (CPU variants, CUDA …) from
+/// [`backends_dir`]: they are shared libraries there, found at start-up, not linked in.
 pub fn backend() -> Result<&'static LlamaBackend, EngineError> {
     BACKEND
         .get_or_init(|| {
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            #[cfg(feature = "gpu")]
+            load_backends()?;
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| EngineError::Internal(format!("llama.cpp backend: {e}")))
+}
+
+/// The variable that names the folder a `gpu` build loads its backends from.
+#[cfg(feature = "gpu")]
+pub const BACKENDS_DIR_VAR: &str = "MAC_STATUS_BACKENDS_DIR";
+
+/// Where a `gpu` build loads llama.cpp's backends from: `$MAC_STATUS_BACKENDS_DIR`, else the
+/// executable's folder (where `benches/gpu/bundle.sh` puts them beside the binary). Never the
+/// build's own folder of all 14 CPU variants: ggml scores them by CPUID and picked one this
+/// build machine cannot run (`sapphirerapids`: an illegal instruction), so only the variants
+/// shipped beside the binary are offered.
+#[cfg(feature = "gpu")]
+pub fn backends_dir() -> Result<std::path::PathBuf, String> {
+    if let Some(dir) = std::env::var_os(BACKENDS_DIR_VAR).filter(|d| !d.is_empty()) {
+        return Ok(dir.into());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("the executable's path: {e}"))?;
+    exe.parent()
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| format!("{} has no folder", exe.display()))
+}
+
+/// Loads the backends of [`backends_dir`]; an error unless a CPU backend came with them
+/// (llama.cpp cannot run without one).
+#[cfg(feature = "gpu")]
+fn load_backends() -> Result<(), String> {
+    let dir = backends_dir()?;
+    if dir.to_str().is_none() {
+        return Err(format!("backends folder {} is not UTF-8", dir.display()));
+    }
+    llama_cpp_2::llama_backend::load_backends_from_path(&dir);
+    let devices = llama_cpp_2::list_llama_ggml_backend_devices();
+    tracing::info!(
+        dir = %dir.display(),
+        devices = ?devices.iter().map(|d| &d.name).collect::<Vec<_>>(),
+        "llama.cpp backends loaded"
+    );
+    if devices
+        .iter()
+        .any(|d| d.device_type == llama_cpp_2::LlamaBackendDeviceType::Cpu)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "no CPU backend in {}: a gpu build loads libggml-cpu-*.so (and libggml-cuda.so) \
+             from beside its executable or from ${BACKENDS_DIR_VAR}",
+            dir.display()
+        ))
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> EngineError {
@@ -150,6 +204,25 @@ pub(super) struct Inner {
     shared: Arc<Shared>,
     /// The model file as mapped (`use_mmap`): checked before each answer (see `stamp`).
     mapped: Option<FileStamp>,
+    /// Declared after `jobs` and `model`, so it drops last: see [`JoinOnDrop`].
+    _worker: JoinOnDrop,
+}
+
+/// Waits for the inference thread when the engine is dropped, after the job channel has closed
+/// (which ends the thread's loop). Without the wait the thread freed the model while the
+/// process exited: on CUDA, ggml's buffer free then met a runtime already torn down and the
+/// host aborted on every SIGTERM ("ggml-cuda.cu: CUDA error" in `llama_model`'s destructor,
+/// seen on the H100).
+struct JoinOnDrop(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl Inner {
@@ -172,10 +245,11 @@ impl Inner {
         let shared = Arc::new(Shared::default());
         let thread_cfg = cfg.clone();
         let thread_shared = Arc::clone(&shared);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("llm-engine".into())
             .spawn(move || worker_main(thread_cfg, backend, jobs_rx, thread_shared, ready_tx))
             .map_err(|e| internal(format!("cannot start the engine thread: {e}")))?;
+        let worker = JoinOnDrop(Some(handle));
         let ready = ready_rx
             .recv()
             .map_err(|_| internal("the engine thread died while loading the model"))??;
@@ -205,6 +279,7 @@ impl Inner {
             jobs: jobs_tx,
             shared,
             mapped,
+            _worker: worker,
         })
     }
 

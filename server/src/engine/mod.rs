@@ -26,9 +26,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use gguf::{validate_gguf, validate_gguf_bytes, GgufSummary};
+pub use gguf::{validate_gguf, validate_gguf_bytes, GgufSummary, ModelShape};
 #[cfg(feature = "llm")]
 pub use llama::backend;
+#[cfg(feature = "gpu")]
+pub use llama::{backends_dir, BACKENDS_DIR_VAR};
 pub use template::{llama2_prompt, scrub, scrub_messages, strip_markers, MARKERS};
 pub use text::{common_prefix_len, Utf8Stream};
 

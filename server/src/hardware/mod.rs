@@ -5,16 +5,28 @@
 //! This module owns the public types (re-exported from `app::profile`, where they are the wire
 //! format) and the [`report`] entry point. The parts: `detect` reads the machine (chip, cores,
 //! memory, Metal), `rules` turns that into llama.cpp settings, `overrides` puts the user's own
-//! settings on top and lists them.
+//! settings on top and lists them, `registry` reads the devices of the running llama.cpp and
+//! `offload` decides the GPU layers from them and the model's size.
 //!
 //! Memory sizes are in GiB (2^30 bytes) throughout, and the reasons say so: a "16 GB" Mac reports
 //! exactly 16 GiB (`hw.memsize: 17179869184`), so the tiers fall where people expect.
 
 mod detect;
+mod offload;
 mod overrides;
+mod registry;
 mod rules;
 
-pub use app::profile::{Accelerator, HardwareInfo, InferenceProfile, ProfileField, ProfileReport};
+pub use app::profile::{
+    Accelerator, ComputeDevice, DeviceKind, HardwareInfo, InferenceProfile, Offload, ProfileField,
+    ProfileReport,
+};
+
+pub use offload::{
+    choose_offload, compute_bytes, fit_offload, kv_cache_bytes, ModelSize, OffloadChoice,
+    HEADROOM_BYTES,
+};
+pub use registry::{llama_devices, RegistryError};
 
 pub use detect::{detect, from_sysctl, SYSCTL_KEYS};
 pub use overrides::{OverrideError, Overrides, MIN_BATCH, MIN_CTX};
@@ -38,6 +50,7 @@ pub fn report(hw: HardwareInfo, overrides: &Overrides) -> Result<ProfileReport, 
         profile,
         reasons,
         overridden,
+        offload: None,
     })
 }
 
