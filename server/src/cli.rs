@@ -31,10 +31,16 @@ macro_rules! backend {
         "Metal + CPU"
     };
 }
-#[cfg(all(feature = "llm", not(target_os = "macos")))]
+#[cfg(all(feature = "llm", not(target_os = "macos"), not(feature = "gpu")))]
 macro_rules! backend {
     () => {
         "CPU"
+    };
+}
+#[cfg(all(feature = "gpu", not(target_os = "macos")))]
+macro_rules! backend {
+    () => {
+        "loaded at start-up from beside the binary (gpu flavour: CPU variants, CUDA when present)"
     };
 }
 
