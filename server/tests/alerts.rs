@@ -43,6 +43,9 @@ fn host(hold_s: u64) -> (SocketAddr, Arc<Recorded>, tokio::runtime::Runtime) {
     (addr, recorded, rt)
 }
 
+/// The host's memory alerts. Only memory is pushed over its thresholds here; the machine
+/// running the tests may have a real alert of its own (a disk at 90 % is a warning), which
+/// these tests must not trip on.
 fn alerts(addr: SocketAddr) -> Vec<app::alert::Alert> {
     let body = ureq::get(&format!("http://{addr}/api/v1/alerts"))
         .call()
@@ -52,6 +55,9 @@ fn alerts(addr: SocketAddr) -> Vec<app::alert::Alert> {
         .unwrap();
     let v: mac_status::routes::api::AlertList = serde_json::from_str(&body).unwrap();
     v.alerts
+        .into_iter()
+        .filter(|a| a.resource == Resource::Memory)
+        .collect()
 }
 
 #[test]
@@ -71,7 +77,9 @@ fn with_no_page_open_the_host_notifies() {
     );
     assert!(list[0].ended_at_ms.is_none());
     std::thread::sleep(Duration::from_millis(300));
-    let shown = recorded.0.lock().unwrap().clone();
+    let shown: Vec<_> = (recorded.0.lock().unwrap().clone().into_iter())
+        .filter(|n| n.body.starts_with("Memory"))
+        .collect();
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].body.contains("Memory at"), "{}", shown[0].body);
 }
@@ -93,8 +101,12 @@ fn an_open_page_gets_the_alert_on_its_stream_and_no_notification_is_shown() {
         }
         if line == "event: alert" {
             let data = lines.next().unwrap().unwrap();
-            break serde_json::from_str::<AlertEvent>(data.strip_prefix("data: ").unwrap())
-                .unwrap();
+            let ev =
+                serde_json::from_str::<AlertEvent>(data.strip_prefix("data: ").unwrap()).unwrap();
+            // The machine's own alerts (a fuller disk) may come too; ours is memory's.
+            if ev.alert().resource == Resource::Memory {
+                break ev;
+            }
         }
     };
     assert!(
@@ -107,6 +119,6 @@ fn an_open_page_gets_the_alert_on_its_stream_and_no_notification_is_shown() {
     }
     assert!(
         recorded.0.lock().unwrap().is_empty(),
-        "the page shows it, not the system"
+        "the page shows alerts, not the system"
     );
 }
