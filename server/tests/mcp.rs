@@ -30,8 +30,19 @@ struct Host {
 }
 
 impl Host {
-    /// With the default model, or `--no-model`.
+    /// With the default model, or `--no-model`. The tests run in parallel, and a port probed
+    /// free can be taken again before the host binds it (it then exits at once, status 78):
+    /// such a start is retried on another port.
     fn start(with_model: bool) -> Host {
+        for _ in 0..5 {
+            if let Some(host) = Self::try_start(with_model) {
+                return host;
+            }
+        }
+        panic!("the host did not start serving on any of five ports");
+    }
+
+    fn try_start(with_model: bool) -> Option<Host> {
         let probe = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = probe.local_addr().unwrap().to_string();
         drop(probe);
@@ -65,9 +76,12 @@ impl Host {
             }
         });
         let host = Host { child, addr };
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("the host did not start serving");
-        host
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) => Some(host),
+            // The output closed: the host exited (the port was taken); `host` is dropped.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(e) => panic!("the host did not start serving: {e}"),
+        }
     }
 
     fn url(&self) -> String {
