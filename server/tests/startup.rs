@@ -121,7 +121,7 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
             &addr,
             "--site-root",
             "target/site",
-            "no-model",
+            "--no-model",
             "--no-history",
         ])
         .env("RUST_LOG", "info")
@@ -173,7 +173,7 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
             &addr,
             "--site-root",
             "target/site",
-            "no-model",
+            "--no-model",
             "--no-history",
         ])
         .arg("--log-file")
