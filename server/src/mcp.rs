@@ -19,7 +19,7 @@ use app::chat::{
 use app::error::ErrorCode;
 use app::history::{Range, MAX_POINTS};
 use app::i18n::Lang;
-use app::model::{Level, ProcessInfo, Thresholds};
+use app::model::{ProcessInfo, Thresholds};
 use axum::{
     body::Body,
     extract::Request,
@@ -311,21 +311,11 @@ pub struct ThresholdsDoc {
     /// The dashboard's and the diagnosis' levels, in percent (careful, warning, critical).
     pub levels: LevelSet,
     /// The alerts' rules (`[alerts]` in the config file, or their defaults).
-    pub alerts: AlertRules,
+    pub alerts: AlertConfig,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LevelSet {
-    pub cpu: Thresholds,
-    pub memory: Thresholds,
-    pub disk: Thresholds,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AlertRules {
-    pub min_level: Level,
-    pub hold_ms: u64,
-    pub clear_margin_pct: f32,
     pub cpu: Thresholds,
     pub memory: Thresholds,
     pub disk: Thresholds,
@@ -339,14 +329,7 @@ impl ThresholdsDoc {
                 memory: Thresholds::MEMORY,
                 disk: Thresholds::DISK,
             },
-            alerts: AlertRules {
-                min_level: alerts.min_level,
-                hold_ms: alerts.hold_ms,
-                clear_margin_pct: alerts.clear_margin_pct,
-                cpu: alerts.cpu,
-                memory: alerts.memory,
-                disk: alerts.disk,
-            },
+            alerts: alerts.clone(),
         }
     }
 }
@@ -609,6 +592,7 @@ pub fn service(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::model::Level;
     use futures::stream;
 
     fn finding(level: Level) -> Finding {

@@ -16,8 +16,8 @@ pub mod notify;
 
 pub use hub::{AlertConfigError, AlertFile, AlertHub, AlertSettings, PageOpen};
 
-/// When a level becomes an alert.
-#[derive(Clone, Debug, PartialEq)]
+/// When a level becomes an alert (also the MCP thresholds resource's `alerts`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertConfig {
     /// The lowest level that alerts (careful is too common — memory at 50 % — to interrupt for).
     pub min_level: Level,
