@@ -23,7 +23,7 @@ pub mod ranges;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     StaticSegment,
@@ -36,8 +36,50 @@ use pages::dashboard::DashboardPage;
 /// the service worker's cache are named after it too.
 pub const NAME: &str = "mac-status";
 
-/// The HTML document around the app (SSR only).
+/// The built site's files the page loads: content-hashed names where the host serves its
+/// embedded site (`/pkg/mac-status.1a2b3c4d5e6f.wasm`, cached for a year), the plain names
+/// cargo-leptos writes under `cargo leptos watch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteFiles {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+}
+
+impl SiteFiles {
+    /// `/pkg/{NAME}.js|wasm|css`, as cargo-leptos names them.
+    pub fn plain() -> Self {
+        Self {
+            js: format!("/pkg/{NAME}.js"),
+            wasm: format!("/pkg/{NAME}.wasm"),
+            css: format!("/pkg/{NAME}.css"),
+        }
+    }
+}
+
+/// Loads the WASM and hydrates the server-rendered page, as leptos' `HydrationScripts` does,
+/// but from the names in `files` (leptos reads hashed names from a file beside the binary,
+/// which an installed binary does not have). `defer`: hydrate when the browser is idle.
+#[component]
+fn Hydration(files: SiteFiles, defer: bool) -> impl IntoView {
+    let script = format!(
+        "(() => {{ const go = () => import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate())); \
+         if ({defer} && 'requestIdleCallback' in window) requestIdleCallback(go, {{ timeout: 2000 }}); else go(); }})();",
+        js = files.js,
+        wasm = files.wasm,
+    );
+    let priority = defer.then_some("low");
+    view! {
+        <link rel="modulepreload" href=files.js.clone() fetchpriority=priority/>
+        <link rel="preload" href=files.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" fetchpriority=priority/>
+        <script type="module">{script}</script>
+    }
+}
+
+/// The HTML document around the app (SSR only). The host provides the [`SiteFiles`] it serves
+/// as context; without them, the plain names.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let files = use_context::<SiteFiles>().unwrap_or_else(SiteFiles::plain);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,7 +99,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // Hydrate when the browser is idle: the server-rendered numbers paint first, the WASM
                 // (the largest download) stays off the critical path.
-                <HydrationScripts options defer=true/>
+                <link rel="stylesheet" id="leptos" href=files.css.clone()/>
+                <Hydration files defer=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -71,7 +114,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href=format!("/pkg/{NAME}.css")/>
         <Title text="Mac Status"/>
         <Meta name="description" content="Live, private status of this Mac, with a local assistant."/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
