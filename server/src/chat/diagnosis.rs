@@ -157,6 +157,9 @@ mod tests {
     const IDLE_HISTORY: &str = include_str!("../../tests/fixtures/snapshots/idle-history.json");
     const BUSY: &str = include_str!("../../tests/fixtures/snapshots/busy.json");
     const BUSY_HISTORY: &str = include_str!("../../tests/fixtures/snapshots/busy-history.json");
+    const SHORTLIVED: &str = include_str!("../../tests/fixtures/snapshots/shortlived.json");
+    const SHORTLIVED_HISTORY: &str =
+        include_str!("../../tests/fixtures/snapshots/shortlived-history.json");
 
     const MIB: u64 = 1024 * 1024;
 
@@ -172,6 +175,11 @@ mod tests {
 
     fn busy() -> (Snapshot, Vec<HistoryPoint>) {
         load(BUSY, BUSY_HISTORY)
+    }
+
+    /// Both cores busy with programs too short-lived to be sampled (like a build).
+    fn shortlived() -> (Snapshot, Vec<HistoryPoint>) {
+        load(SHORTLIVED, SHORTLIVED_HISTORY)
     }
 
     fn run(s: &Snapshot, h: &[HistoryPoint], q: &str) -> (Vec<Fact>, Vec<Finding>) {
@@ -447,7 +455,7 @@ mod tests {
             celsius: 88.0,
             critical_celsius: None,
         }]);
-        for (s, h) in [idle(), busy(), (hot, h)] {
+        for (s, h) in [idle(), busy(), shortlived(), (hot, h)] {
             for q in questions {
                 let (facts, found) = run(&s, &h, q);
                 assert!(!found.is_empty(), "{q}");
@@ -470,6 +478,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A busy CPU whose busiest program uses almost none of it: no program is named as the
+    /// cause or suggested to quit, in either topic or language (a build's short-lived
+    /// compilers once made the answer blame "process_api" at 0.3 %).
+    #[test]
+    fn a_load_no_program_explains_names_no_culprit() {
+        let (s, h) = shortlived();
+        let top = &s.processes.by_cpu[0];
+        let share = top.cpu_pct / s.host.logical_cores as f32;
+        assert!(
+            s.cpu.total_pct >= 90.0 && share < 1.0,
+            "the fixture: {share} %"
+        );
+        let quoted = format!("\"{}\"", top.name);
+        for q in [
+            "What is using the most CPU?",
+            "現在実行中のプロセスで最もリソースを使用しているものを教えて",
+        ] {
+            let (_, found) = run(&s, &h, q);
+            let procs = found
+                .iter()
+                .find(|f| f.topic == Topic::Processes && f.facts.contains(&"cpu.total".into()))
+                .expect("a processes finding about the CPU");
+            assert!(
+                procs.en.starts_with("No single program explains the load")
+                    && procs
+                        .en
+                        .contains(&format!("the busiest program, {quoted}, uses only")),
+                "{q}: {}",
+                procs.en
+            );
+            assert!(
+                procs.ja.starts_with("特定のプログラムが原因ではありません"),
+                "{}",
+                procs.ja
+            );
+            assert!(
+                !found.iter().any(|f| f.en.contains("uses the most CPU")),
+                "{found:#?}"
+            );
+        }
+        // Slowness asks about processes too: that finding says it, and no advice names one.
+        for q in [
+            "Why is my Mac slow?",
+            "Macが重いです。原因を教えてください。",
+        ] {
+            let (_, found) = run(&s, &h, q);
+            assert!(
+                found.iter().any(|f| f.en.starts_with("No single program")),
+                "{found:#?}"
+            );
+            let advice = found.iter().flat_map(|f| &f.advice);
+            for a in advice {
+                assert!(!a.en.contains(&quoted) && !a.ja.contains(&quoted), "{a:?}");
+            }
+        }
+        // The CPU topic alone says it in its own finding.
+        let found = with(&[Intent::About(Topic::Cpu)], &s, &h);
+        assert!(
+            found[0].en.contains("no single program explains it"),
+            "{}",
+            found[0].en
+        );
+        assert!(
+            found[0].ja.contains("特定のプログラムが原因ではありません"),
+            "{}",
+            found[0].ja
+        );
+        let advice = found[0]
+            .advice
+            .as_ref()
+            .expect("a sustained load gets advice");
+        assert!(!advice.en.contains(&quoted), "{}", advice.en);
+        // A program that does explain the load is still named (the `busy` fixture's).
+        let (s, h) = busy();
+        let (_, found) = run(&s, &h, "What is using the most CPU?");
+        assert!(
+            found.iter().any(|f| f.en.contains("uses the most CPU")),
+            "{found:#?}"
+        );
+        assert!(!found.iter().any(|f| f.en.contains("No single program")));
     }
 
     #[test]

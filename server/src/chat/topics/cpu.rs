@@ -38,7 +38,7 @@ fn last_minute(cx: &Context) -> Option<(f32, f32)> {
     Some((avg, peak))
 }
 
-fn total_fact(f: &mut Facts, cx: &Context) {
+pub(crate) fn total_fact(f: &mut Facts, cx: &Context) {
     let label = f.tr("CPU total", "CPU使用率（全体）");
     f.push("cpu.total", label, format::pct(cx.snapshot.cpu.total_pct));
 }
@@ -127,7 +127,23 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
     } else {
         processes::busiest(cx, 2, NAMED_SHARE_PCT)
     };
-    if top.is_empty() {
+    let unexplained =
+        if cx.intents.contains(Intent::About(Topic::Processes)) || now < NAME_CAUSE_AT_PCT {
+            None
+        } else {
+            processes::unexplained(cx)
+        };
+    if let Some((key, name, share)) = unexplained {
+        // The top entry is not the cause: say so rather than name it as one.
+        let s = pct(share);
+        en += &format!(
+            "; no single program explains it: the busiest, {name}, uses only {s} % of all cores."
+        );
+        ja += &format!(
+            "特定のプログラムが原因ではありません（最も使っている{name}でも全コアの{s}%）。"
+        );
+        keys.push(key);
+    } else if top.is_empty() {
         en.push('.');
     } else {
         let names = |lang| {

@@ -58,6 +58,22 @@ pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static s
         .collect()
 }
 
+/// When the CPU is busy but its busiest process accounts for little of it: `(fact key, busiest
+/// name, its share %)`. Then no program is the cause to name: the load comes from many
+/// programs, or from short-lived ones (a build, an update) that start and end between the
+/// process samples, and a reader must not be told that the top entry is behind it.
+pub(crate) fn unexplained(cx: &Context) -> Option<(&'static str, String, f32)> {
+    let total = cx.snapshot.cpu.total_pct;
+    if total < Thresholds::CPU.careful {
+        return None;
+    }
+    let (key, name, share) = busiest(cx, 1, f32::NEG_INFINITY).into_iter().next()?;
+    (share < total * UNEXPLAINED_FRACTION).then_some((key, name, share))
+}
+
+/// The busiest process explains a busy CPU only if it uses at least this fraction of it.
+const UNEXPLAINED_FRACTION: f32 = 0.25;
+
 /// The busiest process worth telling the user to quit: not this host (its CPU is the answer
 /// being written), at least `min_share` % of the machine.
 pub(crate) fn quittable(cx: &Context, min_share: f32) -> Option<String> {
@@ -119,6 +135,8 @@ fn top_memory_facts(f: &mut Facts, cx: &Context) {
 }
 
 pub(super) fn facts(f: &mut Facts, cx: &Context) {
+    // The total is what a process's share is weighed against (see [`unexplained`]).
+    super::cpu::total_fact(f, cx);
     top_cpu_facts(f, cx);
     top_memory_facts(f, cx);
     if cx.snapshot.processes.count > 0 {
@@ -141,6 +159,29 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             "Processes are not measured yet.",
             "プロセスはまだ計測されていません。",
         ),
+        [(key, top, share), ..] if unexplained(cx).is_some() => {
+            let t = pct(cx.snapshot.cpu.total_pct);
+            let s = pct(*share);
+            out.push(
+                Topic::Processes,
+                Thresholds::CPU.level(cx.snapshot.cpu.total_pct),
+                &["cpu.total", key],
+                format!(
+                    "No single program explains the load: the CPU is {t} % busy, but the busiest \
+                     program, {top}, uses only {s} % of all cores. Many programs at once, or \
+                     short-lived ones such as a build or an update, are likely behind it."
+                ),
+                format!(
+                    "特定のプログラムが原因ではありません。CPU使用率は{t}%ですが、最も使っている{top}でも\
+                     全コアの{s}%です。多数のプログラム、またはビルドやアップデートのような短時間で\
+                     終わるプログラムが負荷の原因と考えられます。"
+                ),
+            );
+            out.advise(
+                "Activity Monitor's CPU tab, sorted by % CPU, shows such programs while they run.",
+                "アクティビティモニタの「CPU」タブを「% CPU」順に並べると、実行中のものを確認できます。",
+            );
+        }
         [(key, top, share), rest @ ..] => {
             let mut en = format!("{top} uses the most CPU: {} % of all cores", pct(*share));
             let mut ja = format!("CPUを最も使っているのは{top}（全コアの{}%）", pct(*share));
@@ -206,4 +247,6 @@ pub(super) fn buckets(state: &mut State) {
         .map_or(Bucket::Missing, |p| Bucket::Name(p.name.clone()));
     state.push("process.cpu", top_cpu);
     state.push("process.memory", top_memory);
+    // Whether the top program explains the load depends on the total too.
+    super::cpu::headline_buckets(state);
 }
