@@ -504,9 +504,9 @@ mod tests {
                 .expect("a processes finding about the CPU");
             assert!(
                 procs.en.starts_with("No single program explains the load")
-                    && procs
-                        .en
-                        .contains(&format!("the busiest program, {quoted}, uses only")),
+                    && procs.en.contains(&format!(
+                        "the busiest program measured, {quoted}, uses only"
+                    )),
                 "{q}: {}",
                 procs.en
             );

@@ -137,10 +137,10 @@ pub(crate) fn finding(out: &mut Findings, cx: &Context) {
         // The top entry is not the cause: say so rather than name it as one.
         let s = pct(share);
         en += &format!(
-            "; no single program explains it: the busiest, {name}, uses only {s} % of all cores."
+            "; no single program explains it: the busiest measured, {name}, uses only {s} % of all cores."
         );
         ja += &format!(
-            "特定のプログラムが原因ではありません（最も使っている{name}でも全コアの{s}%）。"
+            "特定のプログラムが原因ではありません（計測できた中で最も使っている{name}でも全コアの{s}%）。"
         );
         keys.push(key);
     } else if top.is_empty() {

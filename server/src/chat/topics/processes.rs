@@ -60,8 +60,9 @@ pub(crate) fn busiest(cx: &Context, n: usize, min_share: f32) -> Vec<(&'static s
 
 /// When the CPU is busy but its busiest process accounts for little of it: `(fact key, busiest
 /// name, its share %)`. Then no program is the cause to name: the load comes from many
-/// programs, or from short-lived ones (a build, an update) that start and end between the
-/// process samples, and a reader must not be told that the top entry is behind it.
+/// programs, or from ones too new to have been measured (a process's share needs two samples
+/// a few seconds apart) — a build's short-lived compilers — and a reader must not be told
+/// that the top entry is behind it.
 pub(crate) fn unexplained(cx: &Context) -> Option<(&'static str, String, f32)> {
     let total = cx.snapshot.cpu.total_pct;
     if total < Thresholds::CPU.careful {
@@ -168,13 +169,15 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
                 &["cpu.total", key],
                 format!(
                     "No single program explains the load: the CPU is {t} % busy, but the busiest \
-                     program, {top}, uses only {s} % of all cores. Many programs at once, or \
-                     short-lived ones such as a build or an update, are likely behind it."
+                     program measured, {top}, uses only {s} % of all cores. Programs that started \
+                     in the last few seconds, or many short-lived ones such as a build or an \
+                     update, are likely behind it."
                 ),
                 format!(
-                    "特定のプログラムが原因ではありません。CPU使用率は{t}%ですが、最も使っている{top}でも\
-                     全コアの{s}%です。多数のプログラム、またはビルドやアップデートのような短時間で\
-                     終わるプログラムが負荷の原因と考えられます。"
+                    "特定のプログラムが原因ではありません。CPU使用率は{t}%ですが、計測できた中で最も\
+                     使っている{top}でも全コアの{s}%です。数秒以内に始まったプログラム、または\
+                     ビルドやアップデートのような短時間で終わる多数のプログラムが負荷の原因と\
+                     考えられます。"
                 ),
             );
             out.advise(
