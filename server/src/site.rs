@@ -16,7 +16,7 @@ use app::SiteFiles;
 use axum::{
     body::Body,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 
 /// Where the site comes from.
@@ -298,6 +298,31 @@ impl Embedded {
             .body(Body::from(body.clone()))
             .ok()
     }
+}
+
+/// A generated or built-in file (`/sw.js`, the icons) answered as the embedded site's
+/// revalidated files are: `no-cache`, a strong ETag of its content, 304 when the client has it.
+pub fn revalidated(
+    content_type: &'static str,
+    body: impl Into<Body> + AsRef<[u8]>,
+    headers: &HeaderMap,
+) -> Response {
+    use sha2::{Digest, Sha256};
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(body.as_ref())[..8]));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| etag_matches(v, &etag));
+    let res = Response::builder()
+        .header(header::CACHE_CONTROL, Caching::Revalidate.header())
+        .header(header::ETAG, etag);
+    let res = if fresh {
+        res.status(StatusCode::NOT_MODIFIED).body(Body::empty())
+    } else {
+        res.header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+    };
+    res.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// `If-None-Match` (a list, or `*`) against our strong tag, by weak comparison (RFC 9110

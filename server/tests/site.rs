@@ -257,9 +257,18 @@ fn an_installed_binary_serves_its_own_site_from_any_folder() {
         .unwrap()
         .starts_with("application/manifest+json"));
 
+    // Generated and built-in files too: the worker, the icons.
+    for path in ["/sw.js", "/icons/icon-192.png"] {
+        let first = get(addr, path, &[]).unwrap();
+        assert_eq!(first.status, 200, "{path}");
+        assert_eq!(first.header("cache-control"), Some("no-cache"), "{path}");
+        let etag = first.header("etag").unwrap();
+        let again = get(addr, path, &[("If-None-Match", etag)]).unwrap();
+        assert_eq!(again.status, 304, "{path}");
+    }
+
     // The service worker precaches the names the page loads.
     let sw = get(addr, "/sw.js", &[]).unwrap();
-    assert_eq!(sw.header("cache-control"), Some("no-cache"));
     let sw = String::from_utf8(sw.body).unwrap();
     for name in &names {
         assert!(sw.contains(&format!("\"{name}\"")), "{name} precached");

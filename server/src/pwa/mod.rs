@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use app::SiteFiles;
 use axum::{
     extract::{Path as UrlPath, Request, State},
-    http::{header, HeaderName, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -186,28 +186,21 @@ pub fn service_worker_js(version: &str, files: &SiteFiles) -> String {
         .replace("__BUILD_HEADER__", build_header().as_str())
 }
 
-pub async fn service_worker(State(state): State<AppState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            // Browsers must always see the newest worker to learn about updates.
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
+pub async fn service_worker(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // `no-cache`: browsers must always see the newest worker to learn about updates; the
+    // ETag makes that check a 304 while the build is the same.
+    crate::site::revalidated(
+        "text/javascript; charset=utf-8",
         service_worker_js(&state.build.current(), &state.site.files()),
+        &headers,
     )
-        .into_response()
 }
 
-pub async fn icon(UrlPath(name): UrlPath<String>) -> Response {
+/// The icons, revalidated like the rest of the shell (they change with `public/icon.svg`,
+/// under the same name).
+pub async fn icon(UrlPath(name): UrlPath<String>, headers: HeaderMap) -> Response {
     match ICONS.iter().find(|(n, _)| *n == name) {
-        Some((_, bytes)) => (
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-            ],
-            *bytes,
-        )
-            .into_response(),
+        Some((_, bytes)) => crate::site::revalidated("image/png", *bytes, &headers),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
