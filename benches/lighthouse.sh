@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 [[ -x "$TOOLS/node_modules/.bin/lighthouse" ]] ||
   npm install --prefix "$TOOLS" --no-audit --no-fund --silent lighthouse@12.2.3
 
-"$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --site-root "$ROOT/target/site" --no-model >/dev/null 2>&1 &
+"$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --no-model >/dev/null 2>&1 &
 HOST=$!
 trap 'kill $HOST 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

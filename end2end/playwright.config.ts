@@ -29,7 +29,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `../target/release/mac-status --addr 127.0.0.1:${PORT} --site-root ../target/site --no-history --model ../models/SmolLM2-135M-Instruct-Q4_1.gguf`,
+    command: `../target/release/mac-status --addr 127.0.0.1:${PORT} --no-history --model ../models/SmolLM2-135M-Instruct-Q4_1.gguf`,
     url: `${BASE}/healthz`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -7,7 +7,7 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 # The release site and host (xtask/src/main.rs: what `cargo leptos build --release --precompress`
-# makes, without cargo-leptos): brotli and gzip beside each file, served as they are.
+# makes, without cargo-leptos), the site inside the binary: content-hashed names, brotli/gzip.
 cargo xtask build
 PORT="${PORT:-3000}"
-exec "$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" --site-root "$ROOT/target/site" "$@"
+exec "$ROOT/target/release/mac-status" --addr "127.0.0.1:$PORT" "$@"

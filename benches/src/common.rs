@@ -28,7 +28,8 @@ pub fn free_port() -> Result<u16> {
 #[derive(Clone, Debug)]
 pub struct HostSpec {
     pub binary: PathBuf,
-    pub site_root: PathBuf,
+    /// `--site-root`; `None`: the site inside the binary, as users get it.
+    pub site_root: Option<PathBuf>,
     /// `--model`; `None` leaves the host's default (or a `--model` in `extra`).
     pub model: Option<PathBuf>,
     /// `--no-model`: a dashboard-only host.
@@ -55,8 +56,9 @@ pub struct HostArgs {
     /// The host binary (built by `cargo leptos build --release`).
     #[arg(long, default_value = "target/release/mac-status")]
     pub binary: PathBuf,
-    #[arg(long, default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Serve the site from this folder instead of the one built into the binary.
+    #[arg(long)]
+    pub site_root: Option<PathBuf>,
     /// More host flags, passed through verbatim, e.g. `--host-arg=--model-languages=ja,en`.
     #[arg(long, allow_hyphen_values = true)]
     pub host_arg: Vec<String>,
@@ -96,10 +98,10 @@ impl Host {
         }
         let port = free_port()?;
         let mut cmd = Command::new(&spec.binary);
-        cmd.arg("--addr")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--site-root")
-            .arg(&spec.site_root);
+        cmd.arg("--addr").arg(format!("127.0.0.1:{port}"));
+        if let Some(root) = &spec.site_root {
+            cmd.arg("--site-root").arg(root);
+        }
         if let Some(m) = &spec.model {
             cmd.arg("--model").arg(m);
         }

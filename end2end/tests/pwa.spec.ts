@@ -9,7 +9,8 @@ const PORT = Number(process.env.E2E_PWA_PORT ?? 3212);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 function startHost(): ChildProcess {
-  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model", "--no-history"], {
+  // The site inside the binary, as an installed host serves it (content-hashed names).
+  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--no-model", "--no-history"], {
     stdio: "ignore",
   });
 }

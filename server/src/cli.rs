@@ -137,7 +137,8 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:3000]. Loopback only: anything else is refused.
     #[arg(long, env = "MAC_STATUS_ADDR", global = true)]
     pub addr: Option<SocketAddr>,
-    /// Folder with the built site [default: target/site].
+    /// Serve the built site from this folder, as it is (development: `cargo leptos watch`)
+    /// [default: the site built into this binary].
     #[arg(long, env = "MAC_STATUS_SITE_ROOT", global = true)]
     pub site_root: Option<PathBuf>,
     /// Metrics sampling interval in milliseconds [default: 1000].
@@ -263,7 +264,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub addr: SocketAddr,
-    pub site_root: PathBuf,
+    /// A folder to serve the site from instead of the embedded one (`--site-root`, the config
+    /// file, or `LEPTOS_SITE_ROOT` that cargo-leptos sets); `None`: the embedded site.
+    pub site_root: Option<PathBuf>,
     pub interval: Duration,
     pub model: Option<PathBuf>,
     /// `None`: ask the catalogue.
@@ -362,11 +365,11 @@ impl ServeArgs {
                 .addr
                 .or(file.addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
-            site_root: self
-                .site_root
-                .clone()
-                .or(file.site_root)
-                .unwrap_or_else(|| PathBuf::from("target/site")),
+            // cargo-leptos' variable wins where it sets it (`cargo leptos watch`).
+            site_root: std::env::var_os("LEPTOS_SITE_ROOT")
+                .map(PathBuf::from)
+                .or_else(|| self.site_root.clone())
+                .or(file.site_root),
             interval: Duration::from_millis(self.interval_ms.or(file.interval_ms).unwrap_or(1000)),
             model: (!no_model).then(|| {
                 self.model

@@ -23,23 +23,27 @@ pub mod remote;
 pub mod routes;
 pub mod security;
 pub mod service;
+pub mod site;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 
-use std::path::Path;
-
 use leptos::config::LeptosOptions;
 
+use crate::site::Site;
+
 /// Leptos options from our own configuration, so the binary runs from anywhere (a LaunchAgent
-/// has no cargo-leptos environment). `LEPTOS_*` variables still win where cargo-leptos sets them.
-pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
-    let site_root = std::env::var("LEPTOS_SITE_ROOT")
-        .unwrap_or_else(|_| site_root.to_string_lossy().into_owned());
-    LeptosOptions::builder()
+/// has no cargo-leptos environment). The site root matters only for a site on disk (leptos'
+/// file handler); the embedded one is served by `site::Embedded`.
+pub fn leptos_options(site: &Site, addr: std::net::SocketAddr) -> LeptosOptions {
+    let options = LeptosOptions::builder()
         .output_name(app::NAME)
-        .site_root(site_root)
         .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build()
+        .site_addr(addr);
+    match site {
+        Site::Disk(root) => options
+            .site_root(root.to_string_lossy().into_owned())
+            .build(),
+        Site::Embedded(_) => options.build(),
+    }
 }

@@ -131,7 +131,8 @@ fn service_cmd(action: ServiceAction, args: &ServeArgs) -> anyhow::Result<()> {
             let mut args = args.clone();
             // The service runs from its own working directory: pin every path.
             let settings = args.resolve()?;
-            args.site_root = Some(absolute(settings.site_root));
+            // The embedded site needs no folder; one named is served from the same place.
+            args.site_root = settings.site_root.map(absolute);
             args.model = settings.model.map(absolute);
             args.config = args.config.map(absolute);
             let home = service::home()?;
@@ -262,9 +263,18 @@ async fn serve(
     let (history, history_writer) =
         HistoryStore::start(settings.history.clone(), &metrics, shutdown.clone()).await;
     let alerts = mac_status::alerts::AlertHub::start(settings.alerts.clone(), &metrics, notifier());
+    let site = mac_status::site::Site::new(settings.site_root.clone());
+    match &site {
+        mac_status::site::Site::Embedded(_) => {
+            tracing::info!("serving the site built into this binary")
+        }
+        mac_status::site::Site::Disk(root) => {
+            tracing::info!("serving the site in {}", root.display())
+        }
+    }
     let state = AppState {
         alerts,
-        leptos_options: leptos_options(&settings.site_root, bound),
+        leptos_options: leptos_options(&site, bound),
         assistant: {
             let assistant = Assistant::new(
                 engine,
@@ -280,7 +290,8 @@ async fn serve(
         },
         metrics,
         history,
-        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(&settings.site_root)),
+        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(&site)),
+        site,
         shutdown: shutdown.clone(),
     };
     let remote_server = match (remote, &settings.remote) {

@@ -16,6 +16,7 @@ use crate::alerts::AlertHub;
 use crate::chat::Assistant;
 use crate::metrics::MetricsHub;
 use crate::pwa::BuildVersion;
+use crate::site::Site;
 use crate::store::HistoryStore;
 
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub assistant: Assistant,
     /// This build's app-shell version, following rebuilds (see `pwa::BuildVersion`).
     pub build: Arc<BuildVersion>,
+    /// The built site: embedded, or a folder (`--site-root`).
+    pub site: Site,
     /// Cancelled on Ctrl-C/SIGTERM so open streams end and graceful shutdown can finish.
     pub shutdown: CancellationToken,
     /// Levels that held long enough: listed, streamed to pages, notified.

@@ -26,7 +26,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const SITE_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site");
 /// Long enough to be cut mid-answer: up to 512 tokens.
 const LONG: &str = r#"{"question": "Explain in detail everything about my CPU, memory, disks and network.", "strategy": "quality", "cache": "bypass"}"#;
 const SHORT: &str =
@@ -54,14 +53,7 @@ struct Host {
 impl Host {
     fn start(addr: &str, model: &Path, extra: &[&str]) -> Host {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-            .args([
-                "--addr",
-                addr,
-                "--site-root",
-                SITE_ROOT,
-                "--no-history",
-                "--model",
-            ])
+            .args(["--addr", addr, "--no-history", "--model"])
             .arg(model)
             .args(extra)
             .env("RUST_LOG", "info")

@@ -45,7 +45,7 @@ impl Host {
             probe.local_addr().unwrap().to_string()
         };
         let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-            .args(["--addr", &addr, "--site-root", "target/site", "--no-model"])
+            .args(["--addr", &addr, "--no-model"])
             .args(["--interval-ms", "100", "--history-minute-ms", MINUTE_MS])
             .arg("--history-db")
             .arg(db)

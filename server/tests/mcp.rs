@@ -47,13 +47,7 @@ impl Host {
         let addr = probe.local_addr().unwrap().to_string();
         drop(probe);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mac-status"));
-        cmd.args([
-            "--addr",
-            &addr,
-            "--site-root",
-            "target/site",
-            "--no-history",
-        ]);
+        cmd.args(["--addr", &addr, "--no-history"]);
         if with_model {
             cmd.arg("--model").arg(common::model_path());
         } else {

@@ -89,7 +89,7 @@ fn host(remote: &str, token_file: &Path) -> (Killed, String) {
     let child = Command::new(BIN)
         .args(["--addr", &addr, "--remote-listen", remote, "--token-file"])
         .arg(token_file)
-        .args(["--site-root", "target/site", "--no-model", "--no-history"])
+        .args(["--no-model", "--no-history"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -36,7 +36,7 @@ impl Host {
         let child = Command::new(BIN)
             .args(["--addr", &addr, "--remote-listen", &remote, "--token-file"])
             .arg(&token_file)
-            .args(["--site-root", "target/site", "--no-model", "--no-history"])
+            .args(["--no-model", "--no-history"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -16,14 +16,7 @@ mod common;
 /// `tracing` writes) through a channel that closes when the host exits.
 fn start(addr: &str) -> (std::process::Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-        .args([
-            "--addr",
-            addr,
-            "--site-root",
-            "target/site",
-            "--no-history",
-            "--model",
-        ])
+        .args(["--addr", addr, "--no-history", "--model"])
         .arg(common::model_path())
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -116,14 +109,7 @@ fn a_flood_of_refused_requests_barely_grows_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("host.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-        .args([
-            "--addr",
-            &addr,
-            "--site-root",
-            "target/site",
-            "--no-model",
-            "--no-history",
-        ])
+        .args(["--addr", &addr, "--no-model", "--no-history"])
         .env("RUST_LOG", "info")
         .stdout(std::fs::File::create(&log_path).unwrap())
         .stderr(Stdio::null())
@@ -168,14 +154,7 @@ fn the_log_file_is_dated_and_old_days_are_removed() {
         .unwrap();
     }
     let child = Command::new(env!("CARGO_BIN_EXE_mac-status"))
-        .args([
-            "--addr",
-            &addr,
-            "--site-root",
-            "target/site",
-            "--no-model",
-            "--no-history",
-        ])
+        .args(["--addr", &addr, "--no-model", "--no-history"])
         .arg("--log-file")
         .arg(dir.path().join("mac-status.log"))
         .env("RUST_LOG", "info")

@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
 
+use app::SiteFiles;
 use axum::{
     extract::{Path as UrlPath, Request, State},
-    http::{header, HeaderName, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
 
+use crate::site::{Embedded, Site};
 use crate::state::AppState;
 
 const SW_TEMPLATE: &str = include_str!("sw.js");
@@ -23,10 +25,12 @@ fn built_files() -> [String; 3] {
     ["js", "wasm", "css"].map(|ext| format!("pkg/{}.{ext}", app::NAME))
 }
 
-/// The files of the app shell, precached together under one version.
-pub fn shell() -> Vec<String> {
-    std::iter::once("/".to_string())
-        .chain(built_files().iter().map(|f| format!("/{f}")))
+/// The files of the app shell, precached together under one version: the page, the names it
+/// loads its JS, WASM and CSS by (content-hashed for the embedded site), the static rest.
+pub fn shell(files: &SiteFiles) -> Vec<String> {
+    ["/", &files.js, &files.wasm, &files.css]
+        .into_iter()
+        .map(str::to_string)
         .chain(STATIC_SHELL.iter().map(|f| f.to_string()))
         .collect()
 }
@@ -69,6 +73,22 @@ pub fn build_version(site_root: &Path) -> String {
         // A missing file (tests without a site) still yields a stable version.
         h.update(std::fs::read(site_root.join(file)).unwrap_or_default());
     }
+    finish(h)
+}
+
+/// The version of an embedded site: every file's hash (computed when it was compiled in), so
+/// nothing is read or hashed again at start.
+pub fn embedded_version(site: &Embedded) -> String {
+    let mut h = Sha256::new();
+    for (path, sha256) in site.digests() {
+        h.update(path.as_bytes());
+        h.update(sha256);
+    }
+    finish(h)
+}
+
+/// Adds what the binary itself contributes to the shell and shortens the hash.
+fn finish(mut h: Sha256) -> String {
     h.update(SW_TEMPLATE.as_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     for (_, bytes) in ICONS {
@@ -79,37 +99,56 @@ pub fn build_version(site_root: &Path) -> String {
 
 /// The build version, kept current while the host runs.
 ///
-/// A rebuild under a running service (`cargo leptos build`, an update) replaces the files the
-/// host serves; a version computed once at start would keep the old worker, whose cache then
-/// pairs the new HTML with the old WASM. So each read re-stamps the built files (size and
-/// modification time: a few `stat` calls) and hashes them again only when a stamp changed.
-pub struct BuildVersion {
-    root: PathBuf,
-    cached: Mutex<(Vec<Stamp>, Arc<str>)>,
+/// The embedded site cannot change under the binary: its version is fixed. A site on disk can:
+/// a rebuild under a running host (`cargo leptos build`) replaces the files it serves; a version
+/// computed once at start would keep the old worker, whose cache then pairs the new HTML with
+/// the old WASM. So each read re-stamps the built files (size and modification time: a few
+/// `stat` calls) and hashes them again only when a stamp changed.
+pub struct BuildVersion(Source);
+
+enum Source {
+    Fixed(Arc<str>),
+    Disk {
+        root: PathBuf,
+        cached: Mutex<(Vec<Stamp>, Arc<str>)>,
+    },
 }
 
 /// What tells a file changed without reading it.
 type Stamp = Option<(u64, SystemTime)>;
 
 impl BuildVersion {
-    pub fn new(site_root: &Path) -> Self {
+    pub fn new(site: &Site) -> Self {
+        match site {
+            Site::Embedded(e) => Self(Source::Fixed(embedded_version(e).into())),
+            Site::Disk(root) => Self::disk(root),
+        }
+    }
+
+    /// The version of the site in `site_root`, following rebuilds.
+    pub fn disk(site_root: &Path) -> Self {
         let root = site_root.to_path_buf();
         let stamps = stamps(&root);
         let version = build_version(&root).into();
-        Self {
+        Self(Source::Disk {
             root,
             cached: Mutex::new((stamps, version)),
-        }
+        })
     }
 
     /// This build's version, hashed again when the built files changed since the last read.
     pub fn current(&self) -> Arc<str> {
-        let now = stamps(&self.root);
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        if cached.0 != now {
-            *cached = (now, build_version(&self.root).into());
+        match &self.0 {
+            Source::Fixed(v) => v.clone(),
+            Source::Disk { root, cached } => {
+                let now = stamps(root);
+                let mut cached = cached.lock().unwrap_or_else(|e| e.into_inner());
+                if cached.0 != now {
+                    *cached = (now, build_version(root).into());
+                }
+                cached.1.clone()
+            }
         }
-        cached.1.clone()
     }
 }
 
@@ -138,8 +177,8 @@ pub fn build_header() -> &'static HeaderName {
 }
 
 /// The worker for this build: its version, its shell, and the names it shares with the host.
-pub fn service_worker_js(version: &str) -> String {
-    let assets = serde_json::to_string(&shell()).unwrap_or_else(|_| "[]".into());
+pub fn service_worker_js(version: &str, files: &SiteFiles) -> String {
+    let assets = serde_json::to_string(&shell(files)).unwrap_or_else(|_| "[]".into());
     SW_TEMPLATE
         .replace("__VERSION__", version)
         .replace("__ASSETS__", &assets)
@@ -147,28 +186,21 @@ pub fn service_worker_js(version: &str) -> String {
         .replace("__BUILD_HEADER__", build_header().as_str())
 }
 
-pub async fn service_worker(State(state): State<AppState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            // Browsers must always see the newest worker to learn about updates.
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        service_worker_js(&state.build.current()),
+pub async fn service_worker(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // `no-cache`: browsers must always see the newest worker to learn about updates; the
+    // ETag makes that check a 304 while the build is the same.
+    crate::site::revalidated(
+        "text/javascript; charset=utf-8",
+        service_worker_js(&state.build.current(), &state.site.files()),
+        &headers,
     )
-        .into_response()
 }
 
-pub async fn icon(UrlPath(name): UrlPath<String>) -> Response {
+/// The icons, revalidated like the rest of the shell (they change with `public/icon.svg`,
+/// under the same name).
+pub async fn icon(UrlPath(name): UrlPath<String>, headers: HeaderMap) -> Response {
     match ICONS.iter().find(|(n, _)| *n == name) {
-        Some((_, bytes)) => (
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-            ],
-            *bytes,
-        )
-            .into_response(),
+        Some((_, bytes)) => crate::site::revalidated("image/png", *bytes, &headers),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -189,13 +221,36 @@ mod tests {
 
     #[test]
     fn the_worker_carries_the_version_and_the_whole_shell() {
-        let js = service_worker_js("abc123");
+        let js = service_worker_js("abc123", &SiteFiles::plain());
         assert!(js.contains("const VERSION = \"abc123\";"));
         assert!(js.contains("\"/pkg/mac-status.wasm\""));
         assert!(js.contains("\"/pkg/mac-status.js\""));
         assert!(js.contains("const CACHE = `mac-status-${VERSION}`;"));
         assert!(js.contains("res.headers.get(\"x-mac-status-build\")"));
         assert!(!js.contains("__"), "every placeholder is filled");
+        let hashed = SiteFiles {
+            js: "/pkg/mac-status.0123456789ab.js".into(),
+            ..SiteFiles::plain()
+        };
+        let js = service_worker_js("abc123", &hashed);
+        assert!(js.contains("\"/pkg/mac-status.0123456789ab.js\""));
+        assert!(!js.contains("\"/pkg/mac-status.js\""));
+    }
+
+    #[test]
+    fn an_embedded_version_follows_the_content() {
+        let site = |wasm: &'static [u8]| {
+            Embedded::new([crate::site::EmbeddedFile {
+                path: "pkg/mac-status.wasm".into(),
+                data: wasm.into(),
+                sha256: Sha256::digest(wasm).into(),
+                content_type: "application/wasm".into(),
+            }])
+        };
+        let v1 = embedded_version(&site(b"one"));
+        assert_eq!(v1, embedded_version(&site(b"one")));
+        assert_ne!(v1, embedded_version(&site(b"two")));
+        assert_eq!(v1.len(), 16);
     }
 
     #[test]
@@ -223,7 +278,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
         let wasm = dir.path().join("pkg/mac-status.wasm");
         std::fs::write(&wasm, b"first build").unwrap();
-        let build = BuildVersion::new(dir.path());
+        let build = BuildVersion::disk(dir.path());
         let v1 = build.current();
         assert_eq!(v1, build.current(), "unchanged files keep the version");
         assert_eq!(&*v1, build_version(dir.path()));

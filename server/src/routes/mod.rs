@@ -5,6 +5,7 @@ pub mod api;
 
 use app::{shell, App};
 use axum::{
+    extract::Request,
     handler::Handler,
     http::{header, HeaderValue},
     middleware,
@@ -17,6 +18,7 @@ use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, set_header::S
 
 use crate::pwa;
 use crate::security;
+use crate::site::Site;
 use crate::state::AppState;
 
 /// Largest request body accepted anywhere (questions are short; nothing uploads files).
@@ -25,7 +27,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend();
-    let context = move || provide_context(backend.clone());
+    // The names the page loads its JS, WASM and CSS by (content-hashed when embedded).
+    let files = state.site.files();
+    let context = move || {
+        provide_context(backend.clone());
+        provide_context(files.clone());
+    };
     let api = Router::new()
         .route("/status", get(api::status))
         .route("/history", get(api::history))
@@ -35,21 +42,47 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts", get(api::alerts))
         .fallback(api::not_found);
 
-    // The built site (WASM, JS, CSS, public assets), precompressed files preferred (brotli,
-    // then gzip, as `cargo leptos build --precompress` writes them); anything else renders
-    // the app's 404 page. Names are not content-hashed, so browsers revalidate (cheap 304s)
-    // and the service worker serves the shell offline.
-    let not_found =
-        leptos_axum::file_and_error_handler_with_context::<AppState, _>(context.clone(), shell)
+    // Anything else: a file of the built site, or the app's 404 page.
+    let site_files = match &state.site {
+        // Embedded: hashed names cached for a year, the rest revalidated, always compressed
+        // (see `site::Embedded`). No folder is looked at, whatever the working directory.
+        Site::Embedded(site) => {
+            let site = *site;
+            let options = state.leptos_options.clone();
+            let not_found =
+                leptos_axum::render_app_to_stream_with_context(context.clone(), move || {
+                    shell(options.clone())
+                });
+            Router::new().fallback(move |req: Request| {
+                let not_found = not_found.clone();
+                async move {
+                    match site.respond(req.method(), req.uri().path(), req.headers()) {
+                        Some(res) => res,
+                        None => not_found(req).await,
+                    }
+                }
+            })
+        }
+        // A folder (`--site-root`): as it is, precompressed files preferred (brotli, then gzip,
+        // as the xtask writes them). Names are not content-hashed, so browsers revalidate
+        // (cheap 304s) and the service worker serves the shell offline. leptos' handler,
+        // reached for a missing file, looks in the same folder and renders the 404 page.
+        Site::Disk(root) => {
+            let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                context.clone(),
+                shell,
+            )
             .with_state(state.clone());
-    let static_files = SetResponseHeader::if_not_present(
-        ServeDir::new(&*state.leptos_options.site_root)
-            .precompressed_br()
-            .precompressed_gzip()
-            .fallback(not_found),
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
+            Router::new().fallback_service(SetResponseHeader::if_not_present(
+                ServeDir::new(root)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .fallback(not_found),
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            ))
+        }
+    };
 
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -63,7 +96,7 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback_service(static_files)
+        .fallback_service(site_files)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pwa::tag_build,

@@ -70,13 +70,16 @@ pub fn state_with_history(
     site_addr: &str,
 ) -> AppState {
     let metrics_for_alerts = metrics.clone();
+    // The embedded site, as an installed host serves it.
+    let site = mac_status::site::Site::new(None);
     AppState {
-        leptos_options: leptos_options(Path::new("target/site"), site_addr.parse().unwrap()),
+        leptos_options: leptos_options(&site, site_addr.parse().unwrap()),
         assistant,
         metrics,
         history,
         alerts: mac_status::alerts::AlertHub::start(Default::default(), &metrics_for_alerts, None),
-        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(Path::new("target/site"))),
+        build: std::sync::Arc::new(mac_status::pwa::BuildVersion::new(&site)),
+        site,
         shutdown: CancellationToken::new(),
     }
 }
