@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
-import { spawn, ChildProcess } from "node:child_process";
+import { ChildProcess } from "node:child_process";
+import { startHost, stopHost, waitUp } from "./host";
 
 // Its own real host with no model loaded: the chat still answers, with the measured diagnosis.
 const PORT = Number(process.env.E2E_NO_MODEL_PORT ?? 3213);
@@ -8,19 +9,12 @@ const BASE = `http://127.0.0.1:${PORT}`;
 let host: ChildProcess;
 
 test.beforeAll(async () => {
-  host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model", "--no-history"], {
-    stdio: "ignore",
-  });
-  for (let i = 0; i < 200; i++) {
-    if (await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the --no-model host did not start");
+  host = startHost(PORT, ["--no-model", "--no-history"]);
+  await waitUp(PORT, true);
 });
 
 test.afterAll(async () => {
-  host.kill("SIGTERM");
-  await new Promise((r) => host.once("exit", r));
+  await stopHost(host, PORT);
 });
 
 test("without a model the chat answers with the measured diagnosis", async ({ page }) => {

@@ -1,33 +1,18 @@
 import { test, expect, Page } from "@playwright/test";
-import { spawn, ChildProcess } from "node:child_process";
+import { ChildProcess } from "node:child_process";
+import { MODEL, startHost as spawnHost, stopHost, waitUp as waitPort } from "./host";
 
 // Each test runs its own host (so it can starve, stop or kill it) on its own port.
 const PORT = Number(process.env.E2E_FAILURES_PORT ?? 3214);
 const BASE = `http://127.0.0.1:${PORT}`;
-const MODEL = "../models/SmolLM2-135M-Instruct-Q4_1.gguf";
 
 function startHost(model: string | null): ChildProcess {
-  const args = ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-history"];
-  args.push(...(model ? ["--model", model] : ["--no-model"]));
-  return spawn("../target/release/mac-status", args, { stdio: "ignore" });
+  return spawnHost(PORT, ["--no-history", ...(model ? ["--model", model] : ["--no-model"])]);
 }
 
-async function waitUp(up: boolean) {
-  for (let i = 0; i < 600; i++) {
-    const ok = await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false);
-    if (ok === up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`host did not become ${up ? "reachable" : "unreachable"}`);
-}
-
-async function stop(host: ChildProcess) {
-  if (host.exitCode === null && host.signalCode === null) {
-    host.kill("SIGKILL");
-    await new Promise((r) => host.once("exit", r));
-  }
-  await waitUp(false);
-}
+const waitUp = (up: boolean) => waitPort(PORT, up);
+// SIGKILL: these tests end hosts mid-answer; no clean shutdown to wait for.
+const stop = (host: ChildProcess) => stopHost(host, PORT, "SIGKILL");
 
 async function open(page: Page) {
   await page.goto(BASE);

@@ -1,5 +1,6 @@
 import { test, expect, Page, BrowserContext } from "@playwright/test";
-import { spawn, ChildProcess } from "node:child_process";
+import { ChildProcess } from "node:child_process";
+import { startHost as spawnHost, stopHost, waitUp as waitPort } from "./host";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,26 +14,14 @@ function startHost(config: string): { host: ChildProcess; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mac-status-history-"));
   const file = path.join(dir, "config.toml");
   fs.writeFileSync(file, config);
-  const args = ["--addr", `127.0.0.1:${PORT}`, "--site-root", "../target/site", "--no-model"];
-  args.push("--history-db", path.join(dir, "history.db"), "--history-minute-ms", "2000", "--config", file);
-  return { host: spawn("../target/release/mac-status", args, { stdio: "ignore" }), dir };
+  const args = ["--no-model", "--history-db", path.join(dir, "history.db"), "--history-minute-ms", "2000", "--config", file];
+  return { host: spawnHost(PORT, args), dir };
 }
 
-async function waitUp(up: boolean) {
-  for (let i = 0; i < 600; i++) {
-    const ok = await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false);
-    if (ok === up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`host did not become ${up ? "reachable" : "unreachable"}`);
-}
+const waitUp = (up: boolean) => waitPort(PORT, up);
 
 async function stop({ host, dir }: { host: ChildProcess; dir: string }) {
-  if (host.exitCode === null && host.signalCode === null) {
-    host.kill("SIGKILL");
-    await new Promise((r) => host.once("exit", r));
-  }
-  await waitUp(false);
+  await stopHost(host, PORT, "SIGKILL");
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
-import { spawn, ChildProcess } from "node:child_process";
+import { ChildProcess } from "node:child_process";
+import { startHost as spawnHost, stopHost, waitUp as waitPort } from "./host";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,27 +9,10 @@ import path from "node:path";
 const PORT = Number(process.env.E2E_PWA_PORT ?? 3212);
 const BASE = `http://127.0.0.1:${PORT}`;
 
-function startHost(): ChildProcess {
-  // The site inside the binary, as an installed host serves it (content-hashed names).
-  return spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--no-model", "--no-history"], {
-    stdio: "ignore",
-  });
-}
-
-async function waitUp(up: boolean) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false);
-    if (ok === up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`host did not become ${up ? "reachable" : "unreachable"}`);
-}
-
-async function stop(host: ChildProcess) {
-  host.kill("SIGTERM");
-  await new Promise((r) => host.once("exit", r));
-  await waitUp(false);
-}
+// The site inside the binary, as an installed host serves it (content-hashed names).
+const startHost = () => spawnHost(PORT, ["--no-model", "--no-history"]);
+const waitUp = (up: boolean) => waitPort(PORT, up);
+const stop = (host: ChildProcess) => stopHost(host, PORT);
 
 async function live(page: Page) {
   await expect(page.locator("#conn")).toHaveClass(/live/);
@@ -137,9 +121,7 @@ test("a rebuild under a running host gives a new worker, and the updated page hy
   // A site of its own, so the "rebuild" (new CSS, as `cargo leptos build` rewrites pkg/) harms no other test.
   const site = fs.mkdtempSync(path.join(os.tmpdir(), "mac-status-site-"));
   fs.cpSync("../target/site", site, { recursive: true });
-  const host = spawn("../target/release/mac-status", ["--addr", `127.0.0.1:${PORT}`, "--site-root", site, "--no-model", "--no-history"], {
-    stdio: "ignore",
-  });
+  const host = spawnHost(PORT, ["--site-root", site, "--no-model", "--no-history"]);
   try {
     await waitUp(true);
     await page.goto(BASE);
@@ -172,9 +154,7 @@ test("a rebuild under a running host gives a new worker, and the updated page hy
     await live(page);
     await expect(page.locator("#conn")).toHaveCSS("outline-color", "rgb(1, 2, 3)");
   } finally {
-    host.kill("SIGTERM");
-    await new Promise((r) => host.once("exit", r));
-    await waitUp(false);
+    await stop(host);
     fs.rmSync(site, { recursive: true, force: true });
   }
 });
