@@ -59,19 +59,33 @@ impl SiteFiles {
 
 /// Loads the WASM and hydrates the server-rendered page, as leptos' `HydrationScripts` does,
 /// but from the names in `files` (leptos reads hashed names from a file beside the binary,
-/// which an installed binary does not have). `defer`: hydrate when the browser is idle.
+/// which an installed binary does not have).
+///
+/// `defer` (a phone's first load, Lighthouse's mobile preset): nothing of the app's JS or
+/// WASM is fetched before the page has loaded and painted: no `preload`, whose early, large
+/// download would sit on the largest paint's critical path on a slow link. Once the browser is
+/// idle after `load`, the glue and the WASM download in parallel (the WASM's fetch is handed to
+/// the glue, which compiles it as it streams in, `application/wasm`), and `hydrate()` runs in
+/// a task of its own, not in the one that finishes the instantiation.
 #[component]
 fn Hydration(files: SiteFiles, defer: bool) -> impl IntoView {
     let script = format!(
-        "(() => {{ const go = () => import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate())); \
-         if ({defer} && 'requestIdleCallback' in window) requestIdleCallback(go, {{ timeout: 2000 }}); else go(); }})();",
+        "(() => {{ const go = () => {{ const wasm = fetch({wasm:?}); \
+         import({js:?}).then(m => m.default({{ module_or_path: wasm }}).then(() => setTimeout(() => m.hydrate()))); }}; \
+         if (!{defer}) return go(); \
+         const idle = () => 'requestIdleCallback' in window ? requestIdleCallback(go, {{ timeout: 2000 }}) : setTimeout(go, 1); \
+         if (document.readyState === 'complete') idle(); else addEventListener('load', idle, {{ once: true }}); }})();",
         js = files.js,
         wasm = files.wasm,
     );
-    let priority = defer.then_some("low");
+    let preload = (!defer).then(|| {
+        view! {
+            <link rel="modulepreload" href=files.js.clone()/>
+            <link rel="preload" href=files.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        }
+    });
     view! {
-        <link rel="modulepreload" href=files.js.clone() fetchpriority=priority/>
-        <link rel="preload" href=files.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" fetchpriority=priority/>
+        {preload}
         <script type="module">{script}</script>
     }
 }
@@ -97,8 +111,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="apple-mobile-web-app-status-bar-style" content="default"/>
                 <script type="module" src="/pwa.js"></script>
                 <AutoReload options=options.clone()/>
-                // Hydrate when the browser is idle: the server-rendered numbers paint first, the WASM
-                // (the largest download) stays off the critical path.
+                // Hydrate when the browser is idle after `load`: the server-rendered numbers paint
+                // first, the WASM (the largest download) stays off the critical path.
                 <link rel="stylesheet" id="leptos" href=files.css.clone()/>
                 <Hydration files defer=true/>
                 <MetaTags/>
