@@ -557,8 +557,10 @@ mod tests {
     /// anywhere in the object, defaults, unknown fields), and refuses what it refuses.
     #[test]
     fn events_parse_from_json_as_serde_reads_them() {
-        let mut snapshot = Snapshot::default();
-        snapshot.taken_at_ms = 42;
+        let snapshot = Snapshot {
+            taken_at_ms: 42,
+            ..Snapshot::default()
+        };
         let events = [
             ChatEvent::Start {
                 intents: vec![Intent::About(Topic::Cpu), Intent::Urgent],

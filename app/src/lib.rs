@@ -159,5 +159,54 @@ fn NotFound() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    held_back::during(|| leptos::mount::hydrate_body(App));
+}
+
+/// Leptos' executor on wasm-bindgen-futures, as `hydrate_body` sets it, except that the tasks
+/// the hydration spawns (every effect's first run) start in the browser task after it, not in
+/// its microtasks: the long task that blocks input on a phone is only the hydration itself.
+#[cfg(feature = "hydrate")]
+mod held_back {
+    use std::cell::{Cell, RefCell};
+    use std::time::Duration;
+
+    use any_spawner::{CustomExecutor, Executor, PinnedFuture, PinnedLocalFuture};
+
+    thread_local! {
+        static HOLDING: Cell<bool> = const { Cell::new(false) };
+        static HELD: RefCell<Vec<PinnedLocalFuture<()>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    struct Spawner;
+
+    impl CustomExecutor for Spawner {
+        fn spawn(&self, fut: PinnedFuture<()>) {
+            self.spawn_local(fut);
+        }
+
+        fn spawn_local(&self, fut: PinnedLocalFuture<()>) {
+            if HOLDING.get() {
+                HELD.with_borrow_mut(|held| held.push(fut));
+            } else {
+                wasm_bindgen_futures::spawn_local(fut);
+            }
+        }
+
+        fn poll_local(&self) {}
+    }
+
+    pub fn during(hydrate: impl FnOnce()) {
+        // `hydrate_body` then finds an executor set and keeps it.
+        let ours = Executor::init_local_custom_executor(Spawner).is_ok();
+        HOLDING.set(ours);
+        hydrate();
+        HOLDING.set(false);
+        let held = HELD.take();
+        if !held.is_empty() {
+            leptos::prelude::set_timeout(
+                move || held.into_iter().for_each(wasm_bindgen_futures::spawn_local),
+                Duration::ZERO,
+            );
+        }
+    }
 }
