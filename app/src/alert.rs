@@ -56,6 +56,34 @@ impl AlertEvent {
     }
 }
 
+impl AlertEvent {
+    /// One event of the stream, as `serde_json::from_str` reads it, without serde's buffering
+    /// of an internally tagged enum (see `ChatEvent::from_json`).
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Tag {
+            kind: String,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            alert: Alert,
+        }
+        let kind = serde_json::from_str::<Tag>(text)?.kind;
+        let make: fn(Alert) -> Self = match kind.as_str() {
+            "raised" => |alert| AlertEvent::Raised { alert },
+            "escalated" => |alert| AlertEvent::Escalated { alert },
+            "ended" => |alert| AlertEvent::Ended { alert },
+            other => {
+                return Err(serde::de::Error::unknown_variant(
+                    other,
+                    &["raised", "escalated", "ended"],
+                ))
+            }
+        };
+        Ok(make(serde_json::from_str::<Body>(text)?.alert))
+    }
+}
+
 /// A system notification's words: the same from the host (macOS) and the page (Web
 /// Notifications).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,5 +142,26 @@ mod tests {
                 "started_at_ms": 1_700_000_000_000u64}})
         );
         assert_eq!(serde_json::from_value::<AlertEvent>(json).unwrap(), ev);
+        for ev in [
+            ev.clone(),
+            AlertEvent::Escalated {
+                alert: ev.alert().clone(),
+            },
+            AlertEvent::Ended {
+                alert: ev.alert().clone(),
+            },
+        ] {
+            let text = serde_json::to_string(&ev).unwrap();
+            assert_eq!(AlertEvent::from_json(&text).unwrap(), ev, "{text}");
+        }
+        for text in [
+            r#"{"alert": {"id": 1, "resource": "cpu", "level": "warning", "value_pct": 1, "started_at_ms": 0}, "kind": "ended"}"#,
+            r#"{"kind": "gone", "alert": {}}"#,
+            r#"{"kind": "raised"}"#,
+            "{}",
+        ] {
+            let derived = serde_json::from_str::<AlertEvent>(text).ok();
+            assert_eq!(AlertEvent::from_json(text).ok(), derived, "{text}");
+        }
     }
 }

@@ -310,6 +310,104 @@ pub enum ChatEvent {
     },
 }
 
+impl ChatEvent {
+    /// One event of the stream, as `serde_json::from_str` reads it, without serde's buffering
+    /// of an internally tagged enum: the tag first, then the variant's fields from the same
+    /// text. In the WASM, the buffered way compiled every type inside (the whole `Snapshot`)
+    /// a second time (tens of KB); this reuses the plain JSON readers the page has anyway.
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Tag {
+            r#type: String,
+        }
+        #[derive(Deserialize)]
+        struct Start {
+            intents: Vec<Intent>,
+            facts: Vec<Fact>,
+            language: Lang,
+        }
+        #[derive(Deserialize)]
+        struct Diagnosis {
+            findings: Vec<Finding>,
+            explanation: Explanation,
+            snapshot: Box<Snapshot>,
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            text: String,
+        }
+        #[derive(Deserialize)]
+        struct Done {
+            answer: String,
+            stop: StopReason,
+            cut: bool,
+            timings: Timings,
+            #[serde(default)]
+            unverified: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        struct Error {
+            code: ErrorCode,
+            message: String,
+        }
+        Ok(match serde_json::from_str::<Tag>(text)?.r#type.as_str() {
+            "start" => {
+                let Start {
+                    intents,
+                    facts,
+                    language,
+                } = serde_json::from_str(text)?;
+                ChatEvent::Start {
+                    intents,
+                    facts,
+                    language,
+                }
+            }
+            "diagnosis" => {
+                let Diagnosis {
+                    findings,
+                    explanation,
+                    snapshot,
+                } = serde_json::from_str(text)?;
+                ChatEvent::Diagnosis {
+                    findings,
+                    explanation,
+                    snapshot,
+                }
+            }
+            "token" => ChatEvent::Token {
+                text: serde_json::from_str::<Token>(text)?.text,
+            },
+            "done" => {
+                let Done {
+                    answer,
+                    stop,
+                    cut,
+                    timings,
+                    unverified,
+                } = serde_json::from_str(text)?;
+                ChatEvent::Done {
+                    answer,
+                    stop,
+                    cut,
+                    timings,
+                    unverified,
+                }
+            }
+            "error" => {
+                let Error { code, message } = serde_json::from_str(text)?;
+                ChatEvent::Error { code, message }
+            }
+            other => {
+                return Err(serde::de::Error::unknown_variant(
+                    other,
+                    &["start", "diagnosis", "token", "done", "error"],
+                ))
+            }
+        })
+    }
+}
+
 /// Whether chat works, shown by the UI before anyone asks.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssistantStatus {
@@ -453,6 +551,63 @@ mod tests {
             serde_json::to_value(&body).unwrap(),
             json!({"error": "no such API route", "code": "not_found"})
         );
+    }
+
+    /// `ChatEvent::from_json` reads every event as the derived `Deserialize` does (the tag
+    /// anywhere in the object, defaults, unknown fields), and refuses what it refuses.
+    #[test]
+    fn events_parse_from_json_as_serde_reads_them() {
+        let snapshot = Snapshot {
+            taken_at_ms: 42,
+            ..Snapshot::default()
+        };
+        let events = [
+            ChatEvent::Start {
+                intents: vec![Intent::About(Topic::Cpu), Intent::Urgent],
+                facts: vec![],
+                language: Lang::Ja,
+            },
+            ChatEvent::Diagnosis {
+                findings: vec![],
+                explanation: Explanation::LanguageNotSupported {
+                    model: "m".into(),
+                    language: Lang::Ja,
+                    pull_command: "ollama pull x".into(),
+                },
+                snapshot: Box::new(snapshot),
+            },
+            ChatEvent::Token { text: "CPU".into() },
+            ChatEvent::Done {
+                answer: "a".into(),
+                stop: StopReason::Deadline,
+                cut: true,
+                timings: Timings::default(),
+                unverified: vec!["9".into()],
+            },
+            ChatEvent::Error {
+                code: ErrorCode::QueueFull,
+                message: "busy".into(),
+            },
+        ];
+        for ev in events {
+            let text = serde_json::to_string(&ev).unwrap();
+            assert_eq!(ChatEvent::from_json(&text).unwrap(), ev, "{text}");
+        }
+        let texts = [
+            r#"{"text": "x", "type": "token", "extra": 1}"#,
+            r#"{"type": "done", "answer": "", "stop": "cached", "cut": false, "timings": {"prompt_tokens": 0, "cached_tokens": 0, "generated_tokens": 0, "time_to_first_token_ms": 0, "tokens_per_second": 0.0, "total_ms": 0, "cache_hit": true, "threads": 0}}"#,
+            r#"{"type": "diagnosis", "findings": [], "explanation": {"kind": "busy"}, "snapshot": {}}"#,
+            r#"{"type": "nope"}"#,
+            r#"{"text": "x"}"#,
+            r#"{"type": "token"}"#,
+            r#"{"type": "error", "code": "nope", "message": ""}"#,
+            "[]",
+            "",
+        ];
+        for text in texts {
+            let derived = serde_json::from_str::<ChatEvent>(text).ok();
+            assert_eq!(ChatEvent::from_json(text).ok(), derived, "{text}");
+        }
     }
 
     #[test]

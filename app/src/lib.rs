@@ -59,19 +59,33 @@ impl SiteFiles {
 
 /// Loads the WASM and hydrates the server-rendered page, as leptos' `HydrationScripts` does,
 /// but from the names in `files` (leptos reads hashed names from a file beside the binary,
-/// which an installed binary does not have). `defer`: hydrate when the browser is idle.
+/// which an installed binary does not have).
+///
+/// `defer` (a phone's first load, Lighthouse's mobile preset): nothing of the app's JS or
+/// WASM is fetched before the page has loaded and painted: no `preload`, whose early, large
+/// download would sit on the largest paint's critical path on a slow link. Once the browser is
+/// idle after `load`, the glue and the WASM download in parallel (the WASM's fetch is handed to
+/// the glue, which compiles it as it streams in, `application/wasm`), and `hydrate()` runs in
+/// a task of its own, not in the one that finishes the instantiation.
 #[component]
 fn Hydration(files: SiteFiles, defer: bool) -> impl IntoView {
     let script = format!(
-        "(() => {{ const go = () => import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate())); \
-         if ({defer} && 'requestIdleCallback' in window) requestIdleCallback(go, {{ timeout: 2000 }}); else go(); }})();",
+        "(() => {{ const go = () => {{ const wasm = fetch({wasm:?}); \
+         import({js:?}).then(m => m.default({{ module_or_path: wasm }}).then(() => setTimeout(() => m.hydrate()))); }}; \
+         if (!{defer}) return go(); \
+         const idle = () => 'requestIdleCallback' in window ? requestIdleCallback(go, {{ timeout: 2000 }}) : setTimeout(go, 1); \
+         if (document.readyState === 'complete') idle(); else addEventListener('load', idle, {{ once: true }}); }})();",
         js = files.js,
         wasm = files.wasm,
     );
-    let priority = defer.then_some("low");
+    let preload = (!defer).then(|| {
+        view! {
+            <link rel="modulepreload" href=files.js.clone()/>
+            <link rel="preload" href=files.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        }
+    });
     view! {
-        <link rel="modulepreload" href=files.js.clone() fetchpriority=priority/>
-        <link rel="preload" href=files.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" fetchpriority=priority/>
+        {preload}
         <script type="module">{script}</script>
     }
 }
@@ -97,8 +111,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="apple-mobile-web-app-status-bar-style" content="default"/>
                 <script type="module" src="/pwa.js"></script>
                 <AutoReload options=options.clone()/>
-                // Hydrate when the browser is idle: the server-rendered numbers paint first, the WASM
-                // (the largest download) stays off the critical path.
+                // Hydrate when the browser is idle after `load`: the server-rendered numbers paint
+                // first, the WASM (the largest download) stays off the critical path.
                 <link rel="stylesheet" id="leptos" href=files.css.clone()/>
                 <Hydration files defer=true/>
                 <MetaTags/>
@@ -145,5 +159,54 @@ fn NotFound() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    held_back::during(|| leptos::mount::hydrate_body(App));
+}
+
+/// Leptos' executor on wasm-bindgen-futures, as `hydrate_body` sets it, except that the tasks
+/// the hydration spawns (every effect's first run) start in the browser task after it, not in
+/// its microtasks: the long task that blocks input on a phone is only the hydration itself.
+#[cfg(feature = "hydrate")]
+mod held_back {
+    use std::cell::{Cell, RefCell};
+    use std::time::Duration;
+
+    use any_spawner::{CustomExecutor, Executor, PinnedFuture, PinnedLocalFuture};
+
+    thread_local! {
+        static HOLDING: Cell<bool> = const { Cell::new(false) };
+        static HELD: RefCell<Vec<PinnedLocalFuture<()>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    struct Spawner;
+
+    impl CustomExecutor for Spawner {
+        fn spawn(&self, fut: PinnedFuture<()>) {
+            self.spawn_local(fut);
+        }
+
+        fn spawn_local(&self, fut: PinnedLocalFuture<()>) {
+            if HOLDING.get() {
+                HELD.with_borrow_mut(|held| held.push(fut));
+            } else {
+                wasm_bindgen_futures::spawn_local(fut);
+            }
+        }
+
+        fn poll_local(&self) {}
+    }
+
+    pub fn during(hydrate: impl FnOnce()) {
+        // `hydrate_body` then finds an executor set and keeps it.
+        let ours = Executor::init_local_custom_executor(Spawner).is_ok();
+        HOLDING.set(ours);
+        hydrate();
+        HOLDING.set(false);
+        let held = HELD.take();
+        if !held.is_empty() {
+            leptos::prelude::set_timeout(
+                move || held.into_iter().for_each(wasm_bindgen_futures::spawn_local),
+                Duration::ZERO,
+            );
+        }
+    }
 }

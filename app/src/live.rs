@@ -248,7 +248,7 @@ pub fn connect(state: LiveState, window_ms: u64) {
             true
         },
         (ALERT_EVENT, move |data: &str| {
-            if let Ok(ev) = serde_json::from_str::<AlertEvent>(data) {
+            if let Ok(ev) = AlertEvent::from_json(data) {
                 state.apply_alert(ev);
             }
         }),

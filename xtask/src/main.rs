@@ -6,8 +6,8 @@
 //!
 //! Steps: the app's WASM (`--features hydrate`, the `wasm-release` profile, `target/front` as
 //! cargo-leptos uses, so their caches are shared) → `wasm-bindgen --target web` → `wasm-opt -Oz`
-//! → `pkg/{name}.js|wasm|css` and the assets in the site root → a brotli and a gzip copy of
-//! every file → the host binary.
+//! → `terser` on the JS glue → `pkg/{name}.js|wasm|css` and the assets in the site root → a
+//! brotli and a gzip copy of every file → the host binary.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -142,6 +142,8 @@ fn site(root: &Path, s: &Leptos) -> Result<()> {
         .arg("-o")
         .arg(&wasm))?;
     step("wasm-opt -Oz", t);
+    minify(&pkg.join(format!("{}.js", s.output_name)))?;
+    step("terser", t);
 
     fs::copy(
         root.join(&s.style_file),
@@ -158,6 +160,26 @@ fn site(root: &Path, s: &Leptos) -> Result<()> {
         t,
     );
     Ok(())
+}
+
+/// Minifies the JS glue in place (`terser`, which `scripts/setup.sh` installs): a quarter of its
+/// brotli size. The exports keep their names (`--module`). Without terser it stays as it is.
+fn minify(js: &Path) -> Result<()> {
+    let mut cmd = Command::new("terser");
+    cmd.arg(js)
+        .args(["--module", "--compress", "--mangle", "--output"])
+        .arg(js);
+    match cmd.status() {
+        Ok(status) => {
+            ensure!(status.success(), "{cmd:?} failed: {status}");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("xtask: terser not found (scripts/setup.sh installs it): the JS glue is left unminified");
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot start {cmd:?}")),
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -485,7 +485,7 @@ fn start_request(
         }
     };
     let on_event = move |data: &str| {
-        let Ok(ev) = serde_json::from_str::<ChatEvent>(data) else {
+        let Ok(ev) = ChatEvent::from_json(data) else {
             return false;
         };
         // Let the diagnosis render on its own even when tokens (or a cached answer) arrived

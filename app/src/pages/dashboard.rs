@@ -54,23 +54,39 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 /// Once hydrated (effects never run on the host): the saved language choice, the stored
-/// live state, then the live stream.
+/// live state, then the live stream. In a task after the hydration's own (a phone's first
+/// load: reading and parsing the stored state and opening the stream would lengthen the one
+/// long task that blocks input).
 fn start_live(live: LiveState) {
     Effect::new(move |prev: Option<()>| {
         if prev.is_some() {
             return;
         }
-        if let Some(l) = browser::load::<String>(LANG_ITEM).and_then(|c| Lang::from_code(&c)) {
-            live.lang.set(l);
-        }
-        live.restore();
-        live.ranges.restore();
-        live.ranges.start();
-        live.notify.set(
-            browser::load::<bool>(NOTIFY_ITEM).unwrap_or(false)
-                && browser::notify_permission() == browser::NotifyPermission::Granted,
+        let owner = Owner::current();
+        set_timeout(
+            move || {
+                let run = move || {
+                    if let Some(l) =
+                        browser::load::<String>(LANG_ITEM).and_then(|c| Lang::from_code(&c))
+                    {
+                        live.lang.set(l);
+                    }
+                    live.restore();
+                    live.ranges.restore();
+                    live.ranges.start();
+                    live.notify.set(
+                        browser::load::<bool>(NOTIFY_ITEM).unwrap_or(false)
+                            && browser::notify_permission() == browser::NotifyPermission::Granted,
+                    );
+                    live::connect(live, WINDOW_MS);
+                };
+                match owner {
+                    Some(owner) => owner.with(run),
+                    None => run(),
+                }
+            },
+            std::time::Duration::ZERO,
         );
-        live::connect(live, WINDOW_MS);
     });
 }
 
