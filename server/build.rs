@@ -193,10 +193,27 @@ mod site {
     }
 }
 
+/// The embedded WASM is built with the workspace's `--cfg erase_components` (`.cargo/config.toml`),
+/// and the host must render the same views or hydration fails in the browser. Cargo reads that
+/// file from the working folder: a `cargo install --git` run elsewhere, or a `RUSTFLAGS` without
+/// the flag, would build a host that silently breaks the page. Stop with the fix instead.
+#[cfg(feature = "embed-site")]
+fn same_views() {
+    assert!(
+        std::env::var_os("CARGO_CFG_ERASE_COMPONENTS").is_some(),
+        "the host must be built with `--cfg erase_components`, as its embedded WASM is: run cargo \
+         from the checkout (its .cargo/config.toml sets it), or add it to RUSTFLAGS, e.g. \
+         RUSTFLAGS=\"--cfg erase_components\" cargo install --git …"
+    );
+}
+
 fn main() {
     stamp();
     #[cfg(feature = "embed-site")]
-    site::site(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    {
+        same_views();
+        site::site(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/icon.svg");
     println!("cargo:rerun-if-changed={}", src.display());
     let svg = std::fs::read(&src).expect("public/icon.svg");
