@@ -562,6 +562,35 @@ mod tests {
         assert!(!found.iter().any(|f| f.en.contains("No single program")));
     }
 
+    /// Right after a busy moment the process sample (seconds) still shows a busy program while
+    /// the CPU tick is idle: the finding says which is which instead of contradicting itself.
+    #[test]
+    fn a_process_share_above_the_cpu_now_says_it_was_a_moment_ago() {
+        let (mut s, h) = busy();
+        let share = s.processes.by_cpu[0].cpu_pct / s.host.logical_cores as f32;
+        s.cpu.total_pct = 3.0;
+        assert!(share > 10.0, "the fixture's top program is busy: {share}");
+        let found = with(&[Intent::About(Topic::Processes)], &s, &h);
+        let procs = &found[0];
+        assert!(
+            procs
+                .en
+                .ends_with("That was over the last few seconds; the CPU is 3 % busy now."),
+            "{}",
+            procs.en
+        );
+        assert!(
+            procs.ja.ends_with("現在のCPU使用率は3%です。"),
+            "{}",
+            procs.ja
+        );
+        assert!(procs.facts.contains(&"cpu.total".to_string()));
+        // A CPU as busy as its top program: nothing to explain.
+        let (s, h) = busy();
+        let found = with(&[Intent::About(Topic::Processes)], &s, &h);
+        assert!(!found[0].en.contains("last few seconds"), "{}", found[0].en);
+    }
+
     #[test]
     fn advice_follows_what_is_wrong_and_only_that() {
         let (s, h) = busy();

@@ -72,6 +72,9 @@ pub(crate) fn unexplained(cx: &Context) -> Option<(&'static str, String, f32)> {
     (share < total * UNEXPLAINED_FRACTION).then_some((key, name, share))
 }
 
+/// A process share this far above the CPU total now was measured while the CPU was busier.
+const STALE_MARGIN_PCT: f32 = 5.0;
+
 /// The busiest process explains a busy CPU only if it uses at least this fraction of it.
 const UNEXPLAINED_FRACTION: f32 = 0.25;
 
@@ -196,6 +199,16 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             }
             en.push('.');
             ja.push_str("です。");
+            // Process shares cover the last process sample (a few seconds), the total only the
+            // last tick: a program that was busy a moment ago can outweigh an idle CPU now.
+            // Say so, or the two figures read as a contradiction.
+            let now = cx.snapshot.cpu.total_pct;
+            if *share > now + STALE_MARGIN_PCT {
+                let t = pct(now);
+                en += &format!(" That was over the last few seconds; the CPU is {t} % busy now.");
+                ja += &format!("これは直前数秒間の値で、現在のCPU使用率は{t}%です。");
+                keys.push("cpu.total");
+            }
             let level = Thresholds::CPU.level(*share);
             out.push(Topic::Processes, level, &keys, en, ja);
             if level > Level::Normal {
