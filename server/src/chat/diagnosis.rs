@@ -585,6 +585,24 @@ mod tests {
             procs.ja
         );
         assert!(procs.facts.contains(&"cpu.total".to_string()));
+        // Idle: no program is news, in either language.
+        let (mut s, h) = idle();
+        for p in &mut s.processes.by_cpu {
+            p.cpu_pct = p.cpu_pct.min(0.5);
+        }
+        let found = with(&[Intent::About(Topic::Processes)], &s, &h);
+        assert!(
+            found[0].en.starts_with("No program is using much CPU"),
+            "{}",
+            found[0].en
+        );
+        assert!(
+            found[0]
+                .ja
+                .starts_with("CPUを多く使っているプログラムはありません"),
+            "{}",
+            found[0].ja
+        );
         // A CPU as busy as its top program: nothing to explain.
         let (s, h) = busy();
         let found = with(&[Intent::About(Topic::Processes)], &s, &h);

@@ -72,6 +72,9 @@ pub(crate) fn unexplained(cx: &Context) -> Option<(&'static str, String, f32)> {
     (share < total * UNEXPLAINED_FRACTION).then_some((key, name, share))
 }
 
+/// Below this share of all cores no program is named as "using the most CPU".
+const IDLE_SHARE_PCT: f32 = 1.0;
+
 /// A process share this far above the CPU total now was measured while the CPU was busier.
 const STALE_MARGIN_PCT: f32 = 5.0;
 
@@ -186,6 +189,21 @@ pub(super) fn findings(out: &mut Findings, cx: &Context) {
             out.advise(
                 "Activity Monitor's CPU tab, sorted by % CPU, shows such programs while they run.",
                 "アクティビティモニタの「CPU」タブを「% CPU」順に並べると、実行中のものを確認できます。",
+            );
+        }
+        // An idle machine: the "busiest" program is noise, not news.
+        [(key, top, share), ..] if *share < IDLE_SHARE_PCT => {
+            let s = pct(*share);
+            out.push(
+                Topic::Processes,
+                Level::Normal,
+                &[key],
+                format!(
+                    "No program is using much CPU: the busiest, {top}, uses {s} % of all cores."
+                ),
+                format!(
+                    "CPUを多く使っているプログラムはありません（最も多い{top}でも全コアの{s}%）。"
+                ),
             );
         }
         [(key, top, share), rest @ ..] => {
